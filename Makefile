@@ -1,0 +1,33 @@
+# Two entry points for a fresh machine (Python 3.11 + pip):
+#   make demo  - set up .venv and run the default experiment on embedded Milvus Lite
+#   make test  - set up .venv and run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+# A CPU build of torch first: an unpinned torch would pull several GB of CUDA wheels.
+TORCH ?= torch==2.13.0
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+
+.PHONY: setup demo test bench clean
+
+$(BIN)/harness: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet "$(TORCH)" || $(BIN)/pip install --quiet --index-url $(TORCH_INDEX) "$(TORCH)"
+	$(BIN)/pip install --quiet -e ".[models,test]"
+	touch $(BIN)/harness
+
+setup: $(BIN)/harness
+
+demo: setup
+	$(BIN)/harness ingest
+	$(BIN)/harness query
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python bench/bench.py --lines 10000
+
+clean:
+	rm -rf $(VENV) harness.db harness-results

@@ -1,0 +1,280 @@
+"""Build one Milvus collection per model from a corpus: streamed, overlapped, resumable.
+
+The corpus is read in chunks; each chunk is encoded while the previous one is being
+inserted by a worker thread, so memory stays flat and insertion hides behind encoding.
+Row ids come from the corpus, so a re-run (or a run after a crash) inserts only what
+is missing and never duplicates a row.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Sequence
+
+import pandas as pd
+
+from harness import __version__
+from harness.cache import EmbeddingCache
+from harness.corpus import CorpusReader, chunked
+from harness.errors import HarnessError, StoreError
+from harness.models import Embedder, load_model, resolve_model
+from harness.store import INDEX_TYPE, METRIC, Store, collection_name, connect, default_nlist, redact_uri
+
+# Called as progress(model_alias, rows_done, rows_total_or_None).
+Progress = Callable[[str, int, "int | None"], None]
+
+
+@dataclass
+class ModelIngest:
+    model: str
+    collection: str
+    dimension: int
+    fingerprint: str
+    rows_total: int = 0
+    rows_added: int = 0
+    rows_present: int = 0
+    truncated: int = 0
+    cache_hits: int = 0
+    load_s: float = 0.0
+    encode_s: float = 0.0
+    insert_s: float = 0.0
+    index_s: float = 0.0
+    total_s: float = 0.0
+    nlist: int = 0
+
+
+@dataclass
+class IngestReport:
+    corpus: str
+    corpus_sha256: str
+    uri: str
+    lines: int = 0
+    records: int = 0
+    empty_lines: int = 0
+    duplicates: int = 0
+    groups: int = 0
+    models: list[ModelIngest] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([asdict(m) for m in self.models])
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class _Inserter:
+    """A worker thread that inserts chunks while the caller encodes the next."""
+
+    def __init__(self, store: Store, name: str):
+        self.store = store
+        self.name = name
+        self.seconds = 0.0
+        self.error: BaseException | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._thread = threading.Thread(target=self._run, name=f"insert-{name}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self.error is not None:
+                continue
+            started = time.perf_counter()
+            try:
+                self.store.insert(self.name, *item)
+            except BaseException as exc:  # re-raised in the caller's thread
+                self.error = exc
+            self.seconds += time.perf_counter() - started
+
+    def put(self, *item) -> None:
+        self._raise()
+        self._queue.put(item)
+
+    def finish(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+def _collection_meta(embedder: Embedder, corpus_path: Path, corpus_sha: str, nlist: int | None, complete: bool, rows: int) -> dict:
+    return {
+        "harness_version": __version__,
+        "model": embedder.describe(),
+        "corpus": {"path": str(corpus_path), "sha256": corpus_sha, "records": rows},
+        "index": {"type": INDEX_TYPE, "metric": METRIC, "nlist": nlist},
+        "complete": complete,
+        "updated": _now(),
+    }
+
+
+def _check_existing(store: Store, name: str, embedder: Embedder, corpus_sha: str) -> None:
+    meta = store.require_collection(name)
+    built_by = meta.get("model", {})
+    if built_by.get("fingerprint") != embedder.fingerprint:
+        raise StoreError(
+            f"collection {name} was built by model {built_by.get('spec', '?')} (weights {built_by.get('fingerprint', '?')}), "
+            f"not {embedder.ref.spec} (weights {embedder.fingerprint}); use --recreate to rebuild it, or --prefix for a separate set"
+        )
+    if meta.get("corpus", {}).get("sha256") != corpus_sha:
+        raise StoreError(
+            f"collection {name} holds a different corpus ({meta.get('corpus', {}).get('path', '?')}); "
+            "use --recreate to rebuild it, or --prefix for a separate set"
+        )
+
+
+def ingest_model(
+    store: Store,
+    reader: CorpusReader,
+    embedder: Embedder,
+    corpus_sha: str,
+    *,
+    prefix: str = "",
+    nlist: int | None = None,
+    batch_size: int = 64,
+    chunk_size: int = 2048,
+    recreate: bool = False,
+    cache: EmbeddingCache | None = None,
+    progress: Progress | None = None,
+    total_hint: int | None = None,
+) -> ModelIngest:
+    started = time.perf_counter()
+    name = collection_name(embedder.alias, prefix)
+    result = ModelIngest(embedder.alias, name, embedder.dimension, embedder.fingerprint, load_s=embedder.load_seconds)
+    if recreate and store.has_collection(name):
+        store.drop_collection(name)
+    existed = store.has_collection(name)
+    if existed:
+        _check_existing(store, name, embedder, corpus_sha)
+        rows = store.row_count(name)
+        if store.index_info(name) is not None:
+            store.ensure_loaded(name)
+        elif rows:
+            # A server can only look up ids in a loaded, hence indexed, collection.
+            store.build_index(name, default_nlist(rows))
+        existed = rows > 0
+    else:
+        store.create_collection(name, embedder.dimension, _collection_meta(embedder, reader.path, corpus_sha, nlist, False, 0))
+
+    inserter = _Inserter(store, name)
+    hits_before = cache.stats.hits if cache else 0
+    done = 0
+    try:
+        for chunk in chunked(reader, chunk_size):
+            done += len(chunk)
+            if existed:
+                present = store.existing_ids(name, [r.id for r in chunk])
+                result.rows_present += len(present)
+                chunk = [r for r in chunk if r.id not in present]
+            if chunk:
+                texts = [r.text for r in chunk]
+                encode_started = time.perf_counter()
+                if cache is not None:
+                    vectors = cache.encode(embedder, texts, batch_size)
+                else:
+                    vectors = embedder.encode(texts, batch_size)
+                result.truncated += embedder.count_truncated(texts)
+                result.encode_s += time.perf_counter() - encode_started
+                inserter.put([r.id for r in chunk], texts, [r.group for r in chunk], vectors)
+                result.rows_added += len(chunk)
+            if progress:
+                progress(embedder.alias, done, total_hint)
+    finally:
+        inserter.finish()
+    result.insert_s = inserter.seconds
+    result.cache_hits = (cache.stats.hits - hits_before) if cache else 0
+
+    index_started = time.perf_counter()
+    result.rows_total = store.row_count(name)
+    result.nlist = nlist or default_nlist(result.rows_total)
+    store.build_index(name, result.nlist)
+    store.set_meta(name, _collection_meta(embedder, reader.path, corpus_sha, result.nlist, True, result.rows_total))
+    result.index_s = time.perf_counter() - index_started
+    result.total_s = time.perf_counter() - started
+    return result
+
+
+def ingest(
+    corpus: str | Path,
+    models: Sequence[str],
+    uri: str | None = None,
+    token: str | None = None,
+    *,
+    prefix: str = "",
+    nlist: int | None = None,
+    batch_size: int = 64,
+    chunk_size: int = 2048,
+    device: str = "auto",
+    half: bool = False,
+    trust_remote_code: bool = False,
+    recreate: bool = False,
+    cache: bool | str | Path = True,
+    text_column: str = "text",
+    id_column: str | None = "id",
+    group_column: str | None = "group",
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Embed a corpus with each model into its own collection; returns what was done."""
+    if not models:
+        raise HarnessError("no model given")
+    if nlist is not None and nlist < 1:
+        raise HarnessError("--nlist must be at least 1")
+    if batch_size < 1 or chunk_size < 1:
+        raise HarnessError("--batch-size must be at least 1")
+    refs = [resolve_model(m) for m in models]
+    aliases = [collection_name(r.alias, prefix) for r in refs]
+    if len(set(aliases)) != len(aliases):
+        raise HarnessError(f"two models map to the same collection name: {', '.join(aliases)}")
+    reader = CorpusReader(corpus, text_column=text_column, id_column=id_column, group_column=group_column)
+    corpus_sha = reader.sha256()
+    # A full read before any model loads: bad input fails before anything is written.
+    for _ in reader:
+        pass
+    stats = reader.stats
+    embedding_cache = None if cache is False else EmbeddingCache(None if cache is True else cache)
+    store = connect(uri, token)
+    report = IngestReport(
+        str(reader.path),
+        corpus_sha,
+        redact_uri(store.uri),
+        lines=stats.lines,
+        records=stats.records,
+        empty_lines=stats.empty,
+        duplicates=stats.duplicates,
+        groups=len(stats.groups),
+    )
+    try:
+        for ref in refs:
+            embedder = load_model(ref, device=device, trust_remote_code=trust_remote_code, half=half)
+            report.models.append(
+                ingest_model(
+                    store,
+                    reader,
+                    embedder,
+                    corpus_sha,
+                    prefix=prefix,
+                    nlist=nlist,
+                    batch_size=batch_size,
+                    chunk_size=chunk_size,
+                    recreate=recreate,
+                    cache=embedding_cache,
+                    progress=progress,
+                    total_hint=stats.records,
+                )
+            )
+    finally:
+        store.close()
+        if embedding_cache is not None:
+            embedding_cache.close()
+    return report

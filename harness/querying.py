@@ -1,0 +1,268 @@
+"""Probe every collection, time the searches, and measure how far the results agree."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from itertools import combinations
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from harness import __version__
+from harness.cache import EmbeddingCache
+from harness.corpus import Probe
+from harness.errors import HarnessError, ModelError
+from harness.metrics import agreement, latency_summary
+from harness.models import Embedder, ModelRef, load_model, model_alias, resolve_model
+from harness.store import Hit, Store, connect, redact_uri
+
+LITE_LATENCY_NOTE = (
+    "Milvus Lite latency does not represent a Milvus server: Lite searches in Python in-process; "
+    "measure on a server (--uri http://...) for production figures"
+)
+
+# Called as progress(stage, done, total).
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class QueryResult:
+    hits: pd.DataFrame
+    overlap: pd.DataFrame
+    latency: pd.DataFrame
+    manifest: dict
+    warnings: list[str] = field(default_factory=list)
+
+    def agreement_summary(self) -> pd.DataFrame:
+        """Mean agreement per collection pair over all probes."""
+        if self.overlap.empty:
+            return self.overlap
+        columns = ["overlap_at_k", "jaccard", "rbo", "kendall_tau"]
+        return self.overlap.groupby(["collection_a", "collection_b"], as_index=False)[columns].mean()
+
+    def write(self, directory: str | Path) -> list[Path]:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, frame in (("hits", self.hits), ("overlap", self.overlap), ("latency", self.latency)):
+            path = directory / f"{name}.csv"
+            frame.to_csv(path, index=False)
+            written.append(path)
+        path = directory / "manifest.json"
+        path.write_text(json.dumps(self.manifest, indent=2, default=str) + "\n")
+        written.append(path)
+        return written
+
+
+def _package_versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"python": platform.python_version(), "harness": __version__}
+    for package in ("pymilvus", "milvus-lite", "sentence-transformers", "torch", "transformers", "numpy", "pandas"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            pass
+    return versions
+
+
+def _model_for_collection(meta: dict) -> ModelRef:
+    """The model that built a collection: its recorded folder if still there, else its spec."""
+    model = meta.get("model", {})
+    source = model.get("source", "")
+    if source and not source.startswith("hf:") and Path(source).is_dir():
+        return ModelRef(model.get("spec", source), model.get("alias") or model_alias(source), Path(source), None)
+    return resolve_model(model.get("spec") or model.get("alias", ""))
+
+
+class _Embedders:
+    """Loads each model once and embeds all probes in one batch per model."""
+
+    def __init__(self, probes: Sequence[Probe], device: str, batch_size: int, cache: EmbeddingCache | None):
+        self.texts = [p.text for p in probes]
+        self.device = device
+        self.batch_size = batch_size
+        self.cache = cache
+        self.loaded: dict[str, Embedder] = {}
+        self.vectors: dict[str, np.ndarray] = {}
+        self.embed_ms: dict[str, float] = {}
+
+    def get(self, ref: ModelRef) -> Embedder:
+        key = ref.source
+        if key not in self.loaded:
+            embedder = load_model(ref, device=self.device)
+            started = time.perf_counter()
+            if self.cache is not None:
+                vectors = self.cache.encode(embedder, self.texts, self.batch_size)
+            else:
+                vectors = embedder.encode(self.texts, self.batch_size)
+            self.embed_ms[key] = (time.perf_counter() - started) * 1000 / len(self.texts)
+            self.vectors[key] = vectors
+            self.loaded[key] = embedder
+        return self.loaded[key]
+
+
+def query(
+    probes: Sequence[Probe],
+    collections: Sequence[str] | None = None,
+    uri: str | None = None,
+    token: str | None = None,
+    *,
+    probe_model: str | None = None,
+    top_k: int = 10,
+    nprobe: int | None = None,
+    repeats: int = 3,
+    device: str = "auto",
+    batch_size: int = 64,
+    rbo_p: float = 0.9,
+    cache: bool | str | Path = True,
+    progress: Progress | None = None,
+) -> QueryResult:
+    """Search every collection with every probe; hits, pairwise agreement and latency."""
+    if top_k < 1:
+        raise HarnessError("--top-k must be at least 1")
+    if repeats < 0:
+        raise HarnessError("--repeats cannot be negative")
+    if nprobe is not None and nprobe < 1:
+        raise HarnessError("--nprobe must be at least 1")
+    if not probes:
+        raise HarnessError("no probes given")
+    embedding_cache = None if cache is False else EmbeddingCache(None if cache is True else cache)
+    store = connect(uri, token)
+    try:
+        names = list(collections) if collections else store.harness_collections()
+        if not names:
+            raise HarnessError(f"no harness collections in {redact_uri(store.uri)}: run harness ingest first")
+        metas = {name: store.require_collection(name) for name in names}
+        embedders = _Embedders(probes, device, batch_size, embedding_cache)
+        probe_ref = resolve_model(probe_model) if probe_model else None
+        warnings: list[str] = []
+        hits_rows: list[dict] = []
+        latency_rows: list[dict] = []
+        hit_ids: dict[str, list[list[int]]] = {}
+        models_used: dict[str, dict] = {}
+        total_steps = len(names) * (1 + len(probes) * repeats)
+        steps = 0
+        for name in names:
+            meta = metas[name]
+            if not meta.get("complete", False):
+                warnings.append(f"collection {name} is incomplete (ingest was interrupted): re-run harness ingest")
+            ref = probe_ref or _model_for_collection(meta)
+            embedder = embedders.get(ref)
+            built = meta.get("model", {})
+            if not probe_ref and built.get("fingerprint") and built["fingerprint"] != embedder.fingerprint:
+                warnings.append(
+                    f"model {ref.spec} now has weights {embedder.fingerprint}, but collection {name} was built with {built['fingerprint']}"
+                )
+            dimension = store.dimension(name)
+            if dimension != embedder.dimension:
+                raise ModelError(
+                    f"probe model {embedder.ref.spec} makes {embedder.dimension}-dimensional vectors, "
+                    f"but collection {name} holds {dimension}-dimensional vectors (model {built.get('alias', '?')})"
+                )
+            models_used[name] = {"collection_model": built, "probe_model": embedder.describe()}
+            vectors = embedders.vectors[ref.source]
+            store.ensure_loaded(name)
+            results = store.search(name, vectors, top_k, nprobe)
+            steps += 1
+            if progress:
+                progress(name, steps, total_steps)
+            hit_ids[name] = [[h.id for h in hits] for hits in results]
+            for probe, hits in zip(probes, results):
+                hits_rows.extend(_hit_rows(probe, name, hits))
+            samples = []
+            if repeats:
+                store.search(name, vectors[:1], top_k, nprobe)  # warm-up, untimed
+                for i in range(len(probes)):
+                    for _ in range(repeats):
+                        started = time.perf_counter()
+                        store.search(name, vectors[i : i + 1], top_k, nprobe)
+                        samples.append((time.perf_counter() - started) * 1000)
+                        steps += 1
+                        if progress:
+                            progress(name, steps, total_steps)
+            latency_rows.append(
+                {
+                    "collection": name,
+                    **latency_summary(samples),
+                    "embed_ms_per_probe": embedders.embed_ms[ref.source],
+                    "embed_model": embedder.alias,
+                }
+            )
+        overlap_rows = []
+        for a, b in combinations(names, 2):
+            for i, probe in enumerate(probes):
+                overlap_rows.append(
+                    {
+                        "probe_id": probe.id,
+                        "probe": probe.text,
+                        "collection_a": a,
+                        "collection_b": b,
+                        **agreement(hit_ids[a][i], hit_ids[b][i], top_k, rbo_p),
+                    }
+                )
+        if store.is_lite:
+            warnings.append(LITE_LATENCY_NOTE)
+        manifest = {
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "versions": _package_versions(),
+            "uri": redact_uri(store.uri),
+            "backend": "milvus-lite" if store.is_lite else "milvus-server",
+            "collections": {name: _collection_summary(metas[name]) for name in names},
+            "models": models_used,
+            "probe_model": probe_model,
+            "search": {"top_k": top_k, "nprobe": nprobe, "repeats": repeats, "metric": "L2", "rbo_p": rbo_p},
+            "probes": [{"id": p.id, "text": p.text} for p in probes],
+            "device": device,
+            "notes": warnings,
+        }
+    finally:
+        store.close()
+        if embedding_cache is not None:
+            embedding_cache.close()
+    return QueryResult(
+        hits=pd.DataFrame(hits_rows, columns=HIT_COLUMNS),
+        overlap=pd.DataFrame(overlap_rows, columns=OVERLAP_COLUMNS),
+        latency=pd.DataFrame(latency_rows, columns=LATENCY_COLUMNS),
+        manifest=manifest,
+        warnings=warnings,
+    )
+
+
+HIT_COLUMNS = ["probe_id", "probe", "collection", "rank", "id", "text", "group", "distance"]
+OVERLAP_COLUMNS = ["probe_id", "probe", "collection_a", "collection_b", "k", "overlap_at_k", "jaccard", "rbo", "kendall_tau"]
+LATENCY_COLUMNS = ["collection", "n", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "embed_ms_per_probe", "embed_model"]
+
+
+def _hit_rows(probe: Probe, collection: str, hits: list[Hit]) -> list[dict]:
+    return [
+        {
+            "probe_id": probe.id,
+            "probe": probe.text,
+            "collection": collection,
+            "rank": rank,
+            "id": hit.id,
+            "text": hit.text,
+            "group": hit.group,
+            "distance": hit.distance,
+        }
+        for rank, hit in enumerate(hits, start=1)
+    ]
+
+
+def _collection_summary(meta: dict) -> dict:
+    return {
+        "model": meta.get("model", {}),
+        "corpus": meta.get("corpus", {}),
+        "index": meta.get("index", {}),
+        "harness_version": meta.get("harness_version"),
+        "complete": meta.get("complete"),
+    }
+
+

@@ -1,0 +1,57 @@
+"""Terminal rendering of results with rich. Only the CLI calls this."""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+
+def _fmt(value, digits: int = 3) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def frame_table(frame: pd.DataFrame, title: str | None = None, digits: int = 3, columns: Iterable[str] | None = None) -> Table:
+    columns = list(columns or frame.columns)
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for column in columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[column]) if column in frame else False
+        table.add_column(column, justify="right" if numeric else "left")
+    for row in frame[columns].itertuples(index=False):
+        table.add_row(*(_fmt(v, digits) for v in row))
+    return table
+
+
+def print_side_by_side(console: Console, hits: pd.DataFrame, top: int = 5, width: int = 48) -> None:
+    """For each probe, its top hits in each collection next to each other."""
+    collections = list(dict.fromkeys(hits["collection"]))
+    for probe_id, probe_hits in hits.groupby("probe_id", sort=False):
+        probe = probe_hits["probe"].iloc[0]
+        table = Table(title=f"[bold]{probe_id}[/]: {probe}", title_justify="left", show_lines=False)
+        table.add_column("#", justify="right")
+        for name in collections:
+            table.add_column(name, overflow="fold")
+        for rank in range(1, top + 1):
+            cells = []
+            for name in collections:
+                row = probe_hits[(probe_hits["collection"] == name) & (probe_hits["rank"] == rank)]
+                if row.empty:
+                    cells.append("")
+                else:
+                    r = row.iloc[0]
+                    cells.append(f"{_clip(r['text'], width)} [dim]({_clip(str(r['group']), 24)}; {r['distance']:.3f})[/]")
+            table.add_row(str(rank), *cells)
+        console.print(table)
