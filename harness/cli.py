@@ -271,6 +271,18 @@ def cache(clear: Annotated[bool, typer.Option("--clear", help="Delete every cach
     console.print(frame_table(pd.DataFrame(rows), title=f"embedding cache {store.directory}", digits=2))
 
 
+def _register_study_commands() -> None:
+    # evaluate/report live in their own module; absent until that module exists.
+    try:
+        from harness import study_cli
+    except ImportError:
+        return
+    study_cli.register(app)
+
+
+_register_study_commands()
+
+
 def main() -> None:
     from click.exceptions import Exit
 
