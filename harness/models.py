@@ -254,6 +254,15 @@ def _quiet_transformers() -> None:
         pass
 
 
+def _finite_length(value) -> int | None:
+    """A static model (StaticEmbedding) has no length limit and reports math.inf: None here,
+    so that metadata and manifests stay valid JSON."""
+    try:
+        return int(value) if value and value != float("inf") else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def load_model(
     spec: str | ModelRef, device: str = "auto", trust_remote_code: bool = False, half: bool = False
 ) -> Embedder:
@@ -289,7 +298,7 @@ def load_model(
         model=model,
         device=str(model.device),
         dimension=int(dimension),
-        max_seq_length=getattr(model, "max_seq_length", None),
+        max_seq_length=_finite_length(getattr(model, "max_seq_length", None)),
         fingerprint=fingerprint,
         load_seconds=load_seconds,
         parameters=sum(p.numel() for p in model.parameters()),
