@@ -23,7 +23,12 @@ demo: setup
 	$(BIN)/harness ingest
 	$(BIN)/harness query
 
-test: setup
+# A real Milvus server binary for the server-path smoke test (--no-deps: its extras pin an old pymilvus).
+$(VENV)/.real-milvus: $(BIN)/harness
+	$(BIN)/pip install --quiet --no-deps milvus==2.3.5
+	touch $@
+
+test: setup $(VENV)/.real-milvus
 	$(BIN)/python -m pytest -q
 
 bench: setup

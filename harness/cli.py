@@ -148,6 +148,7 @@ def query(
     repeats: Annotated[Optional[int], typer.Option("--repeats", help="Timed searches per probe after a warm-up (0: no timing).")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write hits.csv, overlap.csv, latency.csv, manifest.json here.")] = None,
     show: Annotated[int, typer.Option("--show", help="Hits per collection shown per probe in the terminal (0: none).")] = 5,
+    metrics_url: Annotated[Optional[str], typer.Option("--metrics-url", help="Milvus Prometheus endpoint (http://host:9091/metrics) for server-side latency.")] = None,
     uri: UriOpt = None,
     token: TokenOpt = None,
     device: DeviceOpt = "auto",
@@ -185,6 +186,7 @@ def query(
             repeats=experiment.repeats if repeats is None else repeats,
             device=device,
             cache=not no_cache,
+            metrics_url=metrics_url,
             progress=progress,
         )
     if show:

@@ -19,6 +19,7 @@ from harness.cache import EmbeddingCache
 from harness.corpus import Probe
 from harness.errors import HarnessError, ModelError
 from harness.metrics import agreement, latency_summary
+from harness.server_metrics import read_search_histogram
 from harness.models import Embedder, ModelRef, load_model, model_alias, resolve_model
 from harness.store import Hit, Store, connect, redact_uri
 
@@ -122,9 +123,14 @@ def query(
     batch_size: int = 64,
     rbo_p: float = 0.9,
     cache: bool | str | Path = True,
+    metrics_url: str | None = None,
     progress: Progress | None = None,
 ) -> QueryResult:
-    """Search every collection with every probe; hits, pairwise agreement and latency."""
+    """Search every collection with every probe; hits, pairwise agreement and latency.
+
+    With ``metrics_url`` (a Milvus server's Prometheus endpoint), the server-side search
+    latency of the timed searches is reported next to the client-side figure.
+    """
     if top_k < 1:
         raise HarnessError("--top-k must be at least 1")
     if repeats < 0:
@@ -134,15 +140,18 @@ def query(
     if not probes:
         raise HarnessError("no probes given")
     embedding_cache = None if cache is False else EmbeddingCache(None if cache is True else cache)
+    warnings: list[str] = []
     store = connect(uri, token)
     try:
         names = list(collections) if collections else store.harness_collections()
         if not names:
             raise HarnessError(f"no harness collections in {redact_uri(store.uri)}: run harness ingest first")
         metas = {name: store.require_collection(name) for name in names}
+        if metrics_url and store.is_lite:
+            warnings.append("--metrics-url ignored: Milvus Lite exposes no Prometheus metrics")
+            metrics_url = None
         embedders = _Embedders(probes, device, batch_size, embedding_cache)
         probe_ref = resolve_model(probe_model) if probe_model else None
-        warnings: list[str] = []
         hits_rows: list[dict] = []
         latency_rows: list[dict] = []
         hit_ids: dict[str, list[list[int]]] = {}
@@ -177,8 +186,10 @@ def query(
             for probe, hits in zip(probes, results):
                 hits_rows.extend(_hit_rows(probe, name, hits))
             samples = []
+            server: dict = {}
             if repeats:
                 store.search(name, vectors[:1], top_k, nprobe)  # warm-up, untimed
+                before = read_search_histogram(metrics_url) if metrics_url else None
                 for i in range(len(probes)):
                     for _ in range(repeats):
                         started = time.perf_counter()
@@ -187,10 +198,13 @@ def query(
                         steps += 1
                         if progress:
                             progress(name, steps, total_steps)
+                if before is not None:
+                    server = read_search_histogram(metrics_url).minus(before).summary()
             latency_rows.append(
                 {
                     "collection": name,
                     **latency_summary(samples),
+                    **server,
                     "embed_ms_per_probe": embedders.embed_ms[ref.source],
                     "embed_model": embedder.alias,
                 }
@@ -218,6 +232,7 @@ def query(
             "models": models_used,
             "probe_model": probe_model,
             "search": {"top_k": top_k, "nprobe": nprobe, "repeats": repeats, "metric": "L2", "rbo_p": rbo_p},
+            "metrics_url": metrics_url,
             "probes": [{"id": p.id, "text": p.text} for p in probes],
             "device": device,
             "notes": warnings,
@@ -229,7 +244,7 @@ def query(
     return QueryResult(
         hits=pd.DataFrame(hits_rows, columns=HIT_COLUMNS),
         overlap=pd.DataFrame(overlap_rows, columns=OVERLAP_COLUMNS),
-        latency=pd.DataFrame(latency_rows, columns=LATENCY_COLUMNS),
+        latency=pd.DataFrame(latency_rows, columns=LATENCY_COLUMNS + (SERVER_LATENCY_COLUMNS if metrics_url else [])),
         manifest=manifest,
         warnings=warnings,
     )
@@ -238,6 +253,7 @@ def query(
 HIT_COLUMNS = ["probe_id", "probe", "collection", "rank", "id", "text", "group", "distance"]
 OVERLAP_COLUMNS = ["probe_id", "probe", "collection_a", "collection_b", "k", "overlap_at_k", "jaccard", "rbo", "kendall_tau"]
 LATENCY_COLUMNS = ["collection", "n", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "embed_ms_per_probe", "embed_model"]
+SERVER_LATENCY_COLUMNS = ["server_n", "server_mean_ms", "server_p50_ms", "server_p95_ms"]
 
 
 def _hit_rows(probe: Probe, collection: str, hits: list[Hit]) -> list[dict]:

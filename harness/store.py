@@ -332,9 +332,24 @@ class Store:
             params.add_index(
                 VECTOR_FIELD, index_type=INDEX_TYPE, metric_type=METRIC, params={"nlist": nlist, "params": {"nlist": nlist}}
             )
-            # create_index waits for the build (sync) by default, on a server too.
             self.client.create_index(name, params)
+        self._wait_for_index(name)
+        with self._errors(f"load {name}"):
             self.client.load_collection(name)
+
+    def _wait_for_index(self, name: str, timeout: float = 3600.0) -> None:
+        """A server builds indexes asynchronously: load only once every row is indexed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            info = self.index_info(name) or {}
+            state = str(info.get("state", "Finished"))
+            if state.endswith("Failed"):
+                raise StoreError(f"index build on {name} failed: {info.get('index_state_fail_reason', state)}")
+            if state.endswith("Finished") and not int(info.get("pending_index_rows") or 0):
+                return
+            if time.monotonic() > deadline:
+                raise StoreError(f"index build on {name} did not finish within {timeout:.0f} s")
+            time.sleep(0.5)
 
     def is_loaded(self, name: str) -> bool:
         from pymilvus.client.types import LoadState

@@ -1,0 +1,122 @@
+"""The server code path: Milvus Lite's gRPC server on 127.0.0.1, and a real Milvus binary."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from harness.server_metrics import parse_search_histogram
+
+pytestmark = pytest.mark.server
+
+TOKEN = "s3cret-token-value"
+
+
+@pytest.fixture
+def lite_server(tmp_path):
+    from milvus_lite.adapter.grpc.server import start_server_in_thread
+
+    server, db, port = start_server_in_thread(data_dir=str(tmp_path / "server-data"), host="127.0.0.1", port=0)
+    yield f"http://127.0.0.1:{port}"
+    server.stop(grace=1)
+    db.close()
+
+
+def test_ingest_and_query_over_grpc_without_leaking_the_token(run_cli, lite_server, tiny_models, small_corpus, tmp_path, monkeypatch):
+    monkeypatch.setenv("MILVUS_TOKEN", TOKEN)
+    a, b = str(tiny_models["tiny-a"]), str(tiny_models["tiny-b"])
+    result = run_cli("ingest", "--corpus", small_corpus, "--model", a, "--model", b, "--uri", lite_server, "--nlist", "3")
+    assert result.code == 0, result
+    again = run_cli("ingest", "--corpus", small_corpus, "--model", a, "--uri", lite_server, "--nlist", "3")
+    assert again.code == 0, again
+    listing = run_cli("collections", "--uri", lite_server)
+    assert listing.code == 0 and "harness_tiny_a" in listing.out and "harness_tiny_b" in listing.out
+    out = tmp_path / "out"
+    result = run_cli("query", "--uri", lite_server, "--token", TOKEN, "--probe", "sweet little lamb", "--top-k", "4",
+                     "--repeats", "2", "--output", out)
+    assert result.code == 0, result
+    hits = pd.read_csv(out / "hits.csv")
+    assert set(hits["collection"]) == {"harness_tiny_a", "harness_tiny_b"} and len(hits) == 8
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["backend"] == "milvus-server" and manifest["uri"] == lite_server
+    everything = result.out + result.err + again.out + "".join(p.read_text() for p in out.iterdir())
+    assert TOKEN not in everything
+
+
+def test_credentials_in_the_uri_are_never_shown(run_cli, tmp_path):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = run_cli("collections", "--uri", f"http://root:{TOKEN}@127.0.0.1:{port}")
+    assert result.code == 1
+    assert f"cannot reach Milvus at http://127.0.0.1:{port}" in result.err
+    assert TOKEN not in result.err + result.out
+
+
+def test_prometheus_histogram_difference():
+    before = parse_search_histogram(
+        '# TYPE milvus_proxy_sq_latency histogram\n'
+        'milvus_proxy_sq_latency_bucket{node_id="1",query_type="search",le="1"} 4\n'
+        'milvus_proxy_sq_latency_bucket{node_id="1",query_type="search",le="4"} 5\n'
+        'milvus_proxy_sq_latency_bucket{node_id="1",query_type="search",le="+Inf"} 5\n'
+        'milvus_proxy_sq_latency_bucket{node_id="1",query_type="query",le="+Inf"} 50\n'
+        'milvus_proxy_sq_latency_sum{node_id="1",query_type="search"} 7\n'
+        'milvus_proxy_sq_latency_count{node_id="1",query_type="search"} 5\n'
+    )
+    after = parse_search_histogram(
+        'milvus_proxy_sq_latency_bucket{node_id="1",query_type="search",le="1"} 4\n'
+        'milvus_proxy_sq_latency_bucket{node_id="1",query_type="search",le="4"} 9\n'
+        'milvus_proxy_sq_latency_bucket{node_id="1",query_type="search",le="+Inf"} 15\n'
+        'milvus_proxy_sq_latency_sum{node_id="1",query_type="search"} 47\n'
+        'milvus_proxy_sq_latency_count{node_id="1",query_type="search"} 15\n'
+    )
+    delta = after.minus(before)
+    summary = delta.summary()
+    assert summary["server_n"] == 10
+    assert summary["server_mean_ms"] == pytest.approx(4.0)
+    # 10 new searches: 4 in (1, 4] ms, 6 above 4 ms; the median (rank 5) lies past the 4 ms bucket
+    assert summary["server_p50_ms"] == pytest.approx(4.0)
+    assert delta.quantile(0.2) == pytest.approx(1 + 3 * (2 / 4))
+
+
+def _namespace_problem() -> str | None:
+    if sys.platform != "linux" or not shutil.which("unshare") or not shutil.which("ip"):
+        return "needs Linux with unshare and ip"
+    probe = subprocess.run(["unshare", "-n", "sh", "-c", "ip link set lo up"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"cannot create a private network namespace: {probe.stderr.strip() or probe.returncode}"
+    return None
+
+
+@pytest.mark.slow
+def test_real_milvus_server_in_a_private_network_namespace(tiny_models, small_corpus):
+    try:
+        import milvus  # noqa: F401  (the embedded Milvus 2.3.5 server; `make test` installs it)
+    except ImportError:
+        pytest.fail("the milvus==2.3.5 package is not installed: pip install --no-deps milvus==2.3.5")
+    problem = _namespace_problem()
+    if problem:
+        print(f"skipping the real Milvus test: {problem}")
+        pytest.skip(problem)
+    script = Path(__file__).with_name("real_milvus_smoke.py")
+    # The embedded server listens on every interface: only loopback exists in here.
+    command = f"ip link set lo up && exec {sys.executable} {script} {small_corpus} {tiny_models['tiny-a']}"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    run = subprocess.run(["unshare", "-n", "sh", "-c", command], capture_output=True, text=True, timeout=300, env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    figures = json.loads(run.stdout.strip().splitlines()[-1])
+    assert figures["rows"] == figures["records"] > 0
+    assert figures["added_again"] == 0
+    assert (figures["index_type"], figures["nlist"]) == ("IVF_FLAT", 4)
+    assert figures["hits"] == 2 * 5
+    assert figures["backend"] == "milvus-server"
+    latency = figures["latency"][0]
+    assert latency["server_n"] == 2 * 3
+    assert latency["server_mean_ms"] >= 0
