@@ -141,7 +141,7 @@ def ingest(
 def query(
     probes: Annotated[Optional[Path], typer.Option("--probes", help="Probe file (.txt one a line, or .csv/.jsonl with id,text).")] = None,
     probe: Annotated[Optional[list[str]], typer.Option("--probe", "-p", help="A probe sentence. Repeatable.")] = None,
-    collections: Annotated[Optional[list[str]], typer.Option("--collection", "-c", help="Collection to probe (default: all harness collections). Repeatable.")] = None,
+    collections: Annotated[Optional[list[str]], typer.Option("--collections", "--collection", "-c", help="Collections to probe, comma-separated or repeated (default: all harness collections).")] = None,
     probe_model: Annotated[Optional[str], typer.Option("--probe-model", help="Embed probes with this one model for every collection.")] = None,
     top_k: Annotated[Optional[int], typer.Option("--top-k", "-k", help="Hits per probe (default 10).")] = None,
     nprobe: Annotated[Optional[int], typer.Option("--nprobe", help="IVF lists searched per query.")] = None,
@@ -175,9 +175,10 @@ def query(
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=f"search {stage}", completed=done, total=total)
 
+        names = [n.strip() for item in collections or [] for n in item.split(",") if n.strip()]
         result = run_query(
             probe_list,
-            collections or None,
+            names or None,
             _uri(uri, experiment),
             token,
             probe_model=probe_model,

