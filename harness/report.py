@@ -1,0 +1,195 @@
+"""Write a study: every table as CSV and JSON (and Parquet when pandas has an engine),
+its plots as PNG, study.json, and one self-contained HTML report with the plots inlined."""
+
+from __future__ import annotations
+
+import base64
+import html as html_lib
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from harness.errors import HarnessError
+
+TITLES = {
+    "cost": "Per-model cost",
+    "contrast": "Contrast on labelled pairs",
+    "graded": "Graded pairs: correlation with gold scores (x100)",
+    "retrieval": "Retrieval with relevance judgements",
+    "coherence": "Group coherence",
+    "fidelity_summary": "Index fidelity: IVF_FLAT vs exact search",
+    "fidelity": "Index fidelity: recall by nprobe",
+    "alignment": "Space alignment between collections",
+    "affinity": "Group affinity (long form)",
+    "pair_scores": "Per-pair cosine similarity",
+}
+
+PLOT_TITLES = {
+    "similarity": "Similarity distributions (similar vs dissimilar pairs)",
+    "efficiency": "Efficiency: size vs encode time",
+    "contrast_vs_time": "Contrast vs total time",
+    "overlap": "Agreement between collections (query output)",
+    "latency": "Search latency (query output)",
+    "ivf_recall": "IVF recall vs nprobe",
+}
+
+
+def parquet_engine() -> str | None:
+    for engine in ("pyarrow", "fastparquet"):
+        try:
+            __import__(engine)
+            return engine
+        except ImportError:
+            continue
+    return None
+
+
+def write_tables(tables: dict[str, pd.DataFrame], directory: str | Path) -> list[Path]:
+    """Each table as NAME.csv, NAME.json (records) and NAME.parquet where possible."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    engine = parquet_engine()
+    written = []
+    for name, frame in tables.items():
+        path = directory / f"{name}.csv"
+        frame.to_csv(path, index=False)
+        written.append(path)
+        path = directory / f"{name}.json"
+        path.write_text(frame.to_json(orient="records", indent=1, default_handler=str) + "\n")
+        written.append(path)
+        if engine and not frame.empty:
+            path = directory / f"{name}.parquet"
+            frame.to_parquet(path, index=False, engine=engine)
+            written.append(path)
+    return written
+
+
+def _read_query(query_dir: str | Path | None) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict | None]:
+    if query_dir is None:
+        return None, None, None
+    query_dir = Path(query_dir)
+    if not (query_dir / "overlap.csv").is_file():
+        raise HarnessError(f"{query_dir} is not a harness query output folder (no overlap.csv): run harness query --output {query_dir}")
+    overlap = pd.read_csv(query_dir / "overlap.csv")
+    latency = pd.read_csv(query_dir / "latency.csv") if (query_dir / "latency.csv").is_file() else None
+    manifest = json.loads((query_dir / "manifest.json").read_text()) if (query_dir / "manifest.json").is_file() else None
+    return overlap, latency, manifest
+
+
+def write_plots(study, directory: str | Path, query_dir: str | Path | None = None) -> dict[str, Path]:
+    """All plots the study's tables allow, under DIRECTORY/plots; name -> path."""
+    from harness import plots
+
+    folder = Path(directory) / "plots"
+    overlap, latency, _ = _read_query(query_dir)
+    made = {
+        "similarity": plots.similarity_distributions(study.pair_scores, folder / "similarity.png"),
+        "efficiency": plots.efficiency(study.cost, folder / "efficiency.png"),
+        "contrast_vs_time": plots.contrast_vs_time(study.contrast, study.cost, folder / "contrast_vs_time.png"),
+        "overlap": plots.overlap_heatmap(overlap, folder / "overlap.png"),
+        "latency": plots.latency(latency, folder / "latency.png"),
+        "ivf_recall": plots.ivf_recall(study.fidelity, folder / "ivf_recall.png"),
+    }
+    if not study.affinity.empty:
+        for i, name in enumerate(dict.fromkeys(study.affinity["collection"])):
+            made[f"affinity:{name}"] = plots.group_affinity(study.affinity, name, folder / f"affinity_{i + 1}.png")
+    return {name: path for name, path in made.items() if path is not None}
+
+
+def write_study(study, directory: str | Path, query_dir: str | Path | None = None, html: str | Path | None = None) -> list[Path]:
+    """Tables, plots, study.json (manifest, warnings, plot list) and optionally the HTML."""
+    directory = Path(directory)
+    written = write_tables(study.tables(), directory)
+    made = write_plots(study, directory, query_dir)
+    written.extend(made.values())
+    path = directory / "study.json"
+    path.write_text(
+        json.dumps(
+            {"manifest": study.manifest, "warnings": study.warnings, "tables": list(study.tables()),
+             "plots": {name: str(p.relative_to(directory)) for name, p in made.items()}},
+            indent=2, default=str,
+        ) + "\n"
+    )
+    written.append(path)
+    if html:
+        written.append(write_html(study, html, query_dir=query_dir, plot_paths=made))
+    return written
+
+
+def _table_html(frame: pd.DataFrame, max_rows: int = 200) -> str:
+    shown = frame.head(max_rows)
+    body = shown.to_html(index=False, border=0, classes="t", na_rep="–", float_format=lambda v: f"{v:.4g}", escape=True)
+    if len(frame) > max_rows:
+        body += f"<p class=note>first {max_rows} of {len(frame)} rows; the CSV has them all.</p>"
+    return body
+
+
+def _image(path: Path, alt: str) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f'<figure><img alt="{html_lib.escape(alt)}" src="data:image/png;base64,{data}"><figcaption>{html_lib.escape(alt)}</figcaption></figure>'
+
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222;padding:0 1em}
+table.t{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}
+table.t td,table.t th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:right}
+table.t th{background:#f4f4f4}
+figure{display:inline-block;margin:.5em 1em .5em 0}img{max-width:100%}
+figcaption,.note{font-size:12px;color:#666}pre{background:#f7f7f7;padding:1em;font-size:12px;overflow:auto}
+"""
+
+
+def write_html(study, html: str | Path, query_dir: str | Path | None = None, plot_paths: dict[str, Path] | None = None) -> Path:
+    """One self-contained HTML file: tables, plots inlined as base64 PNG, the run manifest."""
+    html = Path(html)
+    html.parent.mkdir(parents=True, exist_ok=True)
+    if plot_paths is None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as scratch:
+            return write_html(study, html, query_dir, write_plots(study, scratch, query_dir))
+    _, latency_frame, query_manifest = _read_query(query_dir)
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>harness study</title>",
+        f"<style>{STYLE}</style></head><body><h1>Embedding model comparison</h1>",
+    ]
+    manifest = study.manifest or {}
+    parts.append(
+        f"<p>Created {html_lib.escape(str(manifest.get('created', '?')))} on "
+        f"{html_lib.escape(str(manifest.get('backend', '?')))} ({html_lib.escape(str(manifest.get('uri', '')))}); "
+        f"collections: {html_lib.escape(', '.join(manifest.get('collections', {}) or []))}.</p>"
+    )
+    for warning in study.warnings or []:
+        parts.append(f"<p class=note>note: {html_lib.escape(str(warning))}</p>")
+    tables = study.tables()
+    for name in ("cost", "contrast", "graded", "retrieval", "coherence", "fidelity_summary", "fidelity", "alignment"):
+        frame = tables.get(name)
+        if frame is not None and not frame.empty:
+            parts.append(f"<h2>{html_lib.escape(TITLES[name])}</h2>{_table_html(frame)}")
+    if latency_frame is not None and not latency_frame.empty:
+        parts.append(f"<h2>Search latency (query output)</h2>{_table_html(latency_frame)}")
+    parts.append("<h2>Plots</h2>")
+    for name, path in plot_paths.items():
+        title = PLOT_TITLES.get(name) or f"Group affinity: {name.split(':', 1)[-1]}"
+        parts.append(_image(path, title))
+    definitions = manifest.get("definitions") or {}
+    if definitions:
+        parts.append("<h2>Definitions</h2><ul>" + "".join(
+            f"<li><b>{html_lib.escape(k)}</b>: {html_lib.escape(str(v))}</li>" for k, v in definitions.items()) + "</ul>")
+    parts.append("<h2>Run manifest</h2><pre>" + html_lib.escape(json.dumps(manifest, indent=2, default=str)) + "</pre>")
+    if query_manifest:
+        parts.append("<h2>Query manifest</h2><pre>" + html_lib.escape(json.dumps(query_manifest, indent=2, default=str)) + "</pre>")
+    parts.append("</body></html>\n")
+    html.write_text("".join(parts), encoding="utf-8")
+    return html
+
+
+def build_report(study_dir: str | Path, html: str | Path, query_dir: str | Path | None = None) -> Path:
+    """The HTML report of a study folder written by harness evaluate --output."""
+    from harness.evaluation import load_study
+
+    study = load_study(study_dir)
+    made = write_plots(study, study_dir, query_dir)
+    return write_html(study, html, query_dir=query_dir, plot_paths=made)
