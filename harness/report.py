@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import html as html_lib
 import json
-import math
 from pathlib import Path
 
 import pandas as pd

@@ -1,0 +1,130 @@
+"""The study end to end on tiny models over Milvus Lite: every table, plot and the HTML."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from harness.corpus import text_id
+
+CORPORA = __import__("pathlib").Path(__file__).resolve().parent.parent / "corpora"
+TABLES = ["cost", "contrast", "pair_scores", "graded", "retrieval", "coherence", "affinity", "fidelity",
+          "fidelity_summary", "alignment"]
+
+
+@pytest.fixture
+def study_inputs(tmp_path, small_corpus):
+    lines = [l for l in small_corpus.read_text().splitlines() if l and not l.startswith("#")]
+    probes = tmp_path / "probes.csv"
+    probes.write_text("id,text\nq1,love and the night sky\nq2,a child lost in the dark city\n")
+    qrels = tmp_path / "qrels.csv"
+    qrels.write_text(
+        "probe_id,corpus_id,relevance\n"
+        f"q1,{text_id(lines[0])},2\nq1,{text_id(lines[5])},1\nq2,{text_id(lines[20])},1\n"
+    )
+    return probes, qrels
+
+
+def test_evaluate_and_report_end_to_end(run_cli, tiny_models, small_corpus, study_inputs, tmp_path):
+    probes, qrels = study_inputs
+    db = str(tmp_path / "study.db")
+    args = ["ingest", "--corpus", small_corpus, "--uri", db, "--nlist", "2"]
+    for name in ("tiny-a", "tiny-b"):
+        args += ["--model", tiny_models[name]]
+    assert run_cli(*args).code == 0
+    query_dir = tmp_path / "q"
+    result = run_cli("query", "--uri", db, "--probes", probes, "--repeats", "2", "--output", query_dir, "--show", "0")
+    assert result.code == 0, result
+
+    out, html = tmp_path / "study", tmp_path / "report.html"
+    result = run_cli(
+        "evaluate", "--uri", db, "--corpus", small_corpus, "--pairs", CORPORA / "pairs.csv",
+        "--graded", CORPORA / "graded-pairs.csv", "--qrels", qrels, "--probes", probes, "--top-k", "5",
+        "--repeats", "2", "--cost-sample", "40", "--output", out, "--html", html, "--query", query_dir,
+    )
+    assert result.code == 0, result
+    assert "Contrast" in result.out and "IVF_FLAT recall" in result.out
+
+    for name in TABLES:
+        for suffix in ("csv", "json", "parquet"):
+            assert (out / f"{name}.{suffix}").is_file(), f"{name}.{suffix}"
+    collections = ["harness_tiny_a", "harness_tiny_b"]
+    cost = pd.read_csv(out / "cost.csv")
+    assert cost["collection"].tolist() == collections
+    assert (cost["dimension"] == 16).all() and (cost["sentences_per_s"] > 0).all() and (cost["size_mb"] > 0).all()
+    assert (cost["parameters"] > 0).all() and (cost["load_s"] > 0).all() and cost["peak_memory_mb"].notna().all()
+    contrast = pd.read_csv(out / "contrast.csv")
+    pairs = pd.read_csv(out / "pair_scores.csv")
+    labelled = pairs[pairs["source"] == "pairs"]
+    for name in collections:
+        row = contrast.set_index("collection").loc[name]
+        expected = labelled.loc[labelled["gold"] == 1, name].mean() - labelled.loc[labelled["gold"] == 0, name].mean()
+        assert row["contrast"] == pytest.approx(expected)
+    assert set(pairs["source"]) == {"pairs", "graded"}
+    graded = pd.read_csv(out / "graded.csv")
+    assert graded["spearman"].between(-100, 100).all() and (graded["n"] > 10).all()
+    retrieval = pd.read_csv(out / "retrieval.csv")
+    assert retrieval["probes"].tolist() == [2, 2]
+    assert retrieval[["recall_at_k", "ndcg_at_10", "mrr"]].apply(lambda c: c.between(0, 1)).all().all()
+    coherence = pd.read_csv(out / "coherence.csv")
+    assert (coherence["groups"] == 6).all() and coherence["coherence"].between(0, 1).all()
+    affinity = pd.read_csv(out / "affinity.csv")
+    sums = affinity.groupby(["collection", "query_group"])["share"].sum()
+    assert sums.values == pytest.approx(1.0)
+    fidelity = pd.read_csv(out / "fidelity.csv")
+    assert set(fidelity["nprobe"]) == {1, 2}
+    # searching every list is exact search
+    assert fidelity.loc[fidelity["nprobe"] == 2, "recall_at_k"].tolist() == pytest.approx([1.0, 1.0])
+    summary = pd.read_csv(out / "fidelity_summary.csv")
+    assert summary["nprobe_for_0_99"].le(2).all()
+    alignment = pd.read_csv(out / "alignment.csv")
+    records = len({l for l in small_corpus.read_text().splitlines() if l and not l.startswith("#")})
+    assert len(alignment) == 1 and alignment["rows"].iloc[0] == records
+    assert alignment["cka"].between(0, 1.0000001).all()
+
+    study = json.loads((out / "study.json").read_text())
+    plots = study["plots"]
+    assert {"similarity", "efficiency", "contrast_vs_time", "overlap", "latency", "ivf_recall"} <= set(plots)
+    assert sum(name.startswith("affinity:") for name in plots) == 2
+    for path in plots.values():
+        assert (out / path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = html.read_text()
+    assert text.count("data:image/png;base64,") == len(plots)
+    assert "<script" not in text and "src=\"http" not in text
+    assert "Run manifest" in text and "harness_tiny_a" in text
+
+    again = tmp_path / "again.html"
+    result = run_cli("report", "--study", out, "--query", query_dir, "--html", again)
+    assert result.code == 0, result
+    assert again.read_text().count("data:image/png;base64,") == len(plots)
+
+    # bad input: one line naming the file and the line; exit != 0
+    bad = tmp_path / "bad-qrels.csv"
+    bad.write_text("probe_id,corpus_id,relevance\nq1,12345,1\n")
+    result = run_cli("evaluate", "--uri", db, "--qrels", bad, "--probes", probes, "--repeats", "1")
+    assert result.code == 1
+    assert result.err.strip() == f"error: qrels file {bad}: line 2: unknown corpus id 12345 (not in collection harness_tiny_a)"
+    bad_pairs = tmp_path / "bad-pairs.csv"
+    bad_pairs.write_text("sentence1,sentence2,score\na,b,lots\n")
+    result = run_cli("evaluate", "--uri", db, "--graded", bad_pairs)
+    assert result.code == 1 and result.err.strip() == f"error: graded pairs file {bad_pairs}: line 2: unparseable score 'lots'"
+
+
+def test_report_without_study_is_one_line(run_cli, tmp_path):
+    result = run_cli("report", "--study", tmp_path, "--html", tmp_path / "r.html")
+    assert result.code == 1 and "no study.json" in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_html_from_python_api(tmp_path):
+    import numpy as np
+
+    from harness.evaluation import empty_study
+
+    study = empty_study({"created": "now", "collections": {"c": {}}})
+    study.fidelity = pd.DataFrame({"collection": ["c", "c"], "nlist": [4, 4], "nprobe": [1, 4], "k": [5, 5],
+                                   "queries": [10, 10], "recall_at_k": [0.8, 1.0]})
+    study.cost = pd.DataFrame({"collection": ["c"], "dimension": [8], "size_mb": [1.0], "corpus_encode_s": [2.0], "total_s": [3.0]})
+    written = study.write(tmp_path / "s", html=tmp_path / "s.html")
+    assert (tmp_path / "s" / "plots" / "ivf_recall.png").is_file()
+    assert (tmp_path / "s.html").read_text().count("data:image/png") == 2
+    assert all(p.exists() for p in written)
