@@ -519,6 +519,10 @@ def evaluate(
     warnings: list[str] = []
     fetched: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     store = connect(uri, token)
+    # pymilvus warns on every query_iterator against Lite (no server mvcc timestamp).
+    import logging
+
+    logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
     try:
         names = list(collections) if collections else store.harness_collections()
         if not names:
