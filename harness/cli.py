@@ -195,6 +195,8 @@ def query(
     summary = result.agreement_summary()
     if not summary.empty:
         console.print(frame_table(summary, title=f"Agreement of top-{result.manifest['search']['top_k']} results (mean over probes)"))
+    if not result.alignment.empty:
+        console.print(frame_table(result.alignment, title="Probe model vs each collection's model (same stored lines)"))
     if result.manifest["search"]["repeats"]:
         console.print(frame_table(result.latency, title="Search latency (ms, client side) and probe embedding time", digits=2))
     for warning in result.warnings:

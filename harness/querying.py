@@ -39,6 +39,7 @@ class QueryResult:
     latency: pd.DataFrame
     manifest: dict
     warnings: list[str] = field(default_factory=list)
+    alignment: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def agreement_summary(self) -> pd.DataFrame:
         """Mean agreement per collection pair over all probes."""
@@ -54,6 +55,10 @@ class QueryResult:
         for name, frame in (("hits", self.hits), ("overlap", self.overlap), ("latency", self.latency)):
             path = directory / f"{name}.csv"
             frame.to_csv(path, index=False)
+            written.append(path)
+        if not self.alignment.empty:
+            path = directory / "alignment.csv"
+            self.alignment.to_csv(path, index=False)
             written.append(path)
         path = directory / "manifest.json"
         path.write_text(json.dumps(self.manifest, indent=2, default=str) + "\n")
@@ -154,6 +159,7 @@ def query(
         probe_ref = resolve_model(probe_model) if probe_model else None
         hits_rows: list[dict] = []
         latency_rows: list[dict] = []
+        alignment_rows: list[dict] = []
         hit_ids: dict[str, list[list[int]]] = {}
         models_used: dict[str, dict] = {}
         total_steps = len(names) * (1 + len(probes) * repeats)
@@ -178,6 +184,12 @@ def query(
             models_used[name] = {"collection_model": built, "probe_model": embedder.describe()}
             vectors = embedders.vectors[ref.source]
             store.ensure_loaded(name)
+            if probe_ref and built.get("fingerprint") != embedder.fingerprint:
+                alignment = cross_model_alignment(store, name, embedder, batch_size)
+                alignment_rows.append({"collection": name, "probe_model": embedder.alias, **alignment})
+                warning = cross_model_warning(alignment)
+                if warning:
+                    warnings.append(f"{name}: {warning}")
             results = store.search(name, vectors, top_k, nprobe)
             steps += 1
             if progress:
@@ -231,6 +243,7 @@ def query(
             "collections": {name: _collection_summary(metas[name]) for name in names},
             "models": models_used,
             "probe_model": probe_model,
+            "alignment": alignment_rows,
             "search": {"top_k": top_k, "nprobe": nprobe, "repeats": repeats, "metric": "L2", "rbo_p": rbo_p},
             "metrics_url": metrics_url,
             "probes": [{"id": p.id, "text": p.text} for p in probes],
@@ -247,7 +260,60 @@ def query(
         latency=pd.DataFrame(latency_rows, columns=LATENCY_COLUMNS + (SERVER_LATENCY_COLUMNS if metrics_url else [])),
         manifest=manifest,
         warnings=warnings,
+        alignment=pd.DataFrame(alignment_rows),
     )
+
+
+ALIGNMENT_SAMPLE = 500
+SAME_TEXT_COSINE_MIN = 0.8
+SELF_RETRIEVAL_GOOD = 0.9
+SELF_RETRIEVAL_CHANCE = 0.1
+
+
+def cross_model_alignment(store: Store, name: str, embedder: Embedder, batch_size: int = 64, sample: int = ALIGNMENT_SAMPLE) -> dict:
+    """How well a probe model's vectors fit a collection built by another model.
+
+    Mutual kNN and CKA compare the two spaces' shapes; both are blind to a rotation, so
+    they cannot tell whether one model's vectors land near the other's. The same-text
+    cosine and self-retrieval (does the probe model's vector of a stored line find that
+    line?) measure exactly that.
+    """
+    from harness.evaluation import space_alignment
+
+    ids, texts, stored = store.sample_rows(name, sample)
+    if len(ids) < 2:
+        return {"rows": len(ids)}
+    probed = embedder.encode(texts, batch_size)
+    figures = {"rows": len(ids), **space_alignment(probed, stored, k=min(10, len(ids) - 1))}
+    norms = np.linalg.norm(probed, axis=1) * np.linalg.norm(stored, axis=1)
+    figures["same_text_cosine"] = float(np.mean(np.sum(probed * stored, axis=1) / np.where(norms > 0, norms, 1)))
+    checked = min(len(ids), 100)
+    found = store.search(name, probed[:checked], 1)
+    figures["self_retrieval_at_1"] = float(np.mean([bool(h) and h[0].id == i for h, i in zip(found, ids[:checked])]))
+    return figures
+
+
+def cross_model_warning(alignment: dict) -> str | None:
+    """Plain words on whether a cross-model query can be trusted, from the measured figures."""
+    from harness.evaluation import alignment_warning
+
+    cosine = alignment.get("same_text_cosine", float("nan"))
+    self_hits = alignment.get("self_retrieval_at_1", float("nan"))
+    measured = f"same-text cosine {cosine:.2f}, self-retrieval@1 {self_hits:.2f}"
+    if self_hits < SELF_RETRIEVAL_CHANCE:
+        return (
+            f"the probe model's space is not aligned with this collection's model ({measured}): "
+            "results of this cross-model query are close to chance"
+        )
+    shape = alignment_warning(alignment)
+    if shape:
+        return f"{shape} ({measured})"
+    if cosine < SAME_TEXT_COSINE_MIN or self_hits < SELF_RETRIEVAL_GOOD:
+        return (
+            f"the probe model's space is only partly aligned with this collection's model ({measured}): "
+            "cross-model results differ from what the collection's own model would return"
+        )
+    return None
 
 
 HIT_COLUMNS = ["probe_id", "probe", "collection", "rank", "id", "text", "group", "distance"]

@@ -384,6 +384,16 @@ class Store:
             for hits in results
         ]
 
+    def sample_rows(self, name: str, limit: int) -> tuple[list[int], list[str], np.ndarray]:
+        """Up to ``limit`` rows (ids, texts, vectors), in the server's order."""
+        with self._errors(f"read rows of {name}"):
+            rows = self.client.query(name, filter="", limit=int(limit), output_fields=["id", "text", VECTOR_FIELD])
+        return (
+            [int(r["id"]) for r in rows],
+            [r["text"] for r in rows],
+            np.asarray([r[VECTOR_FIELD] for r in rows], dtype=np.float32),
+        )
+
     def fetch_vectors(self, name: str, batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
         """All (ids, vectors, texts, groups) of a collection, for exact-search comparisons."""
         ids, vectors, texts, groups = [], [], [], []

@@ -157,3 +157,24 @@ def test_help_does_not_import_torch():
     code = "import sys; from harness.cli import app; import harness.store, harness.corpus; print('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_cross_model_probe_reports_alignment_and_warns(run_cli, tiny_models, small_corpus, tmp_path):
+    db = str(tmp_path / "cross.db")
+    _ingest(run_cli, small_corpus, db, str(tiny_models["tiny-a"]))
+    out = tmp_path / "out"
+    result = run_cli("query", "--uri", db, "--probe", "sweet little lamb", "--probe-model", str(tiny_models["tiny-b"]),
+                     "--repeats", "0", "--output", out)
+    assert result.code == 0, result
+    alignment = pd.read_csv(out / "alignment.csv")
+    row = alignment.iloc[0]
+    assert row["collection"] == "harness_tiny_a" and row["probe_model"] == "tiny-b"
+    # two unrelated random models: the probe model's vector of a stored line rarely finds that line
+    assert row["self_retrieval_at_1"] < 0.1
+    assert "not aligned" in result.out and "close to chance" in result.out
+
+    same = run_cli("query", "--uri", db, "--probe", "sweet little lamb", "--probe-model", str(tiny_models["tiny-a"]),
+                   "--repeats", "0", "--output", tmp_path / "same")
+    assert same.code == 0, same
+    assert not (tmp_path / "same" / "alignment.csv").exists()
+    assert "not aligned" not in same.out
