@@ -277,11 +277,8 @@ def cache(clear: Annotated[bool, typer.Option("--clear", help="Delete every cach
 
 
 def _register_study_commands() -> None:
-    # evaluate/report live in their own module; absent until that module exists.
-    try:
-        from harness import study_cli
-    except ImportError:
-        return
+    from harness import study_cli
+
     study_cli.register(app)
 
 

@@ -33,6 +33,11 @@ GROUP_MAX = 1024
 INSERT_BYTES = 16 << 20  # well under gRPC's 64 MiB message limit
 MAX_NLIST = 65536
 
+# gRPC's C core logs keepalive chatter (GOAWAY too_many_pings after a long encode) straight
+# to stderr; the connection recovers, and real failures reach us as exceptions. Read when
+# grpc first loads, which pymilvus does lazily after this module.
+os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+
 
 def is_lite_uri(uri: str) -> bool:
     return uri.endswith(".db")
