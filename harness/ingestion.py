@@ -119,7 +119,8 @@ def _collection_meta(embedder: Embedder, corpus_path: Path, corpus_sha: str, nli
     }
 
 
-def _check_existing(store: Store, name: str, embedder: Embedder, corpus_sha: str) -> None:
+def _check_existing(store: Store, name: str, embedder: Embedder, corpus_sha: str) -> dict:
+    """The collection's metadata, if it was built by these weights from this corpus."""
     meta = store.require_collection(name)
     built_by = meta.get("model", {})
     if built_by.get("fingerprint") != embedder.fingerprint:
@@ -132,41 +133,23 @@ def _check_existing(store: Store, name: str, embedder: Embedder, corpus_sha: str
             f"collection {name} holds a different corpus ({meta.get('corpus', {}).get('path', '?')}); "
             "use --recreate to rebuild it, or --prefix for a separate set"
         )
+    return meta
 
 
-def ingest_model(
+def _add_missing_rows(
     store: Store,
+    name: str,
     reader: CorpusReader,
     embedder: Embedder,
-    corpus_sha: str,
-    *,
-    prefix: str = "",
-    nlist: int | None = None,
-    batch_size: int = 64,
-    chunk_size: int = 2048,
-    recreate: bool = False,
-    cache: EmbeddingCache | None = None,
-    progress: Progress | None = None,
-    total_hint: int | None = None,
-) -> ModelIngest:
-    started = time.perf_counter()
-    name = collection_name(embedder.alias, prefix)
-    result = ModelIngest(embedder.alias, name, embedder.dimension, embedder.fingerprint, load_s=embedder.load_seconds)
-    if recreate and store.has_collection(name):
-        store.drop_collection(name)
-    existed = store.has_collection(name)
-    if existed:
-        _check_existing(store, name, embedder, corpus_sha)
-        rows = store.row_count(name)
-        if store.index_info(name) is not None:
-            store.ensure_loaded(name)
-        elif rows:
-            # A server can only look up ids in a loaded, hence indexed, collection.
-            store.build_index(name, default_nlist(rows))
-        existed = rows > 0
-    else:
-        store.create_collection(name, embedder.dimension, _collection_meta(embedder, reader.path, corpus_sha, nlist, False, 0))
-
+    result: ModelIngest,
+    existed: bool,
+    batch_size: int,
+    chunk_size: int,
+    cache: EmbeddingCache | None,
+    progress: Progress | None,
+    total_hint: int | None,
+) -> None:
+    """Encode and insert the records the collection lacks, overlapping the two."""
     inserter = _Inserter(store, name)
     hits_before = cache.stats.hits if cache else 0
     done = 0
@@ -195,11 +178,57 @@ def ingest_model(
     result.insert_s = inserter.seconds
     result.cache_hits = (cache.stats.hits - hits_before) if cache else 0
 
+
+def ingest_model(
+    store: Store,
+    reader: CorpusReader,
+    embedder: Embedder,
+    corpus_sha: str,
+    *,
+    prefix: str = "",
+    nlist: int | None = None,
+    batch_size: int = 64,
+    chunk_size: int = 2048,
+    recreate: bool = False,
+    cache: EmbeddingCache | None = None,
+    progress: Progress | None = None,
+    total_hint: int | None = None,
+) -> ModelIngest:
+    started = time.perf_counter()
+    name = collection_name(embedder.alias, prefix)
+    result = ModelIngest(embedder.alias, name, embedder.dimension, embedder.fingerprint, load_s=embedder.load_seconds)
+    if recreate and store.has_collection(name):
+        store.drop_collection(name)
+    existed = store.has_collection(name)
+    finished = False
+    meta: dict = {}
+    if existed:
+        meta = _check_existing(store, name, embedder, corpus_sha)
+        rows = store.row_count(name)
+        # Same weights, same corpus, complete, every record there: nothing to read or encode.
+        finished = bool(meta.get("complete")) and total_hint is not None and rows == total_hint
+        if store.index_info(name) is not None:
+            store.ensure_loaded(name)
+        elif rows:
+            # A server can only look up ids in a loaded, hence indexed, collection.
+            store.build_index(name, default_nlist(rows))
+        existed = rows > 0
+        if finished:
+            result.rows_present = rows
+            if progress:
+                progress(embedder.alias, rows, total_hint)
+    else:
+        store.create_collection(name, embedder.dimension, _collection_meta(embedder, reader.path, corpus_sha, nlist, False, 0))
+
+    if not finished:
+        _add_missing_rows(store, name, reader, embedder, result, existed, batch_size, chunk_size, cache, progress, total_hint)
+
     index_started = time.perf_counter()
-    result.rows_total = store.row_count(name)
+    result.rows_total = result.rows_present if finished else store.row_count(name)
     result.nlist = nlist or default_nlist(result.rows_total)
     store.build_index(name, result.nlist)
-    store.set_meta(name, _collection_meta(embedder, reader.path, corpus_sha, result.nlist, True, result.rows_total))
+    if not (finished and meta.get("index", {}).get("nlist") == result.nlist):
+        store.set_meta(name, _collection_meta(embedder, reader.path, corpus_sha, result.nlist, True, result.rows_total))
     result.index_s = time.perf_counter() - index_started
     result.total_s = time.perf_counter() - started
     return result
