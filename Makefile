@@ -1,5 +1,6 @@
 # Two entry points for a fresh machine (Python 3.11 + pip):
 #   make demo  - set up .venv and run the default experiment on embedded Milvus Lite
+#   make study - evaluate the demo's collections and write harness-results/report.html
 #   make test  - set up .venv and run the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,7 +9,7 @@ BIN = $(VENV)/bin
 TORCH ?= torch==2.13.0
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo study test bench clean
 
 $(BIN)/harness: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,10 @@ demo: setup
 $(VENV)/.real-milvus: $(BIN)/harness
 	$(BIN)/pip install --quiet --no-deps milvus==2.3.5
 	touch $@
+
+study: setup
+	$(BIN)/harness evaluate --qrels corpora/blake.qrels.csv --output harness-results/study \
+		--query harness-results --html harness-results/report.html
 
 test: setup $(VENV)/.real-milvus
 	$(BIN)/python -m pytest -q

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from harness.cli_options import ConfigOpt, DeviceOpt, NoCacheOpt, TokenOpt, UriOpt, split_names
 from harness.errors import HarnessError
 
 app = typer.Typer(
@@ -18,17 +19,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="Experiment TOML file (default: ./harness.toml if present).")]
-UriOpt = Annotated[
-    Optional[str],
-    typer.Option("--uri", help="Milvus Lite file (*.db) or server URI (http[s]://host:port). Env: MILVUS_URI. Default: harness.db."),
-]
-TokenOpt = Annotated[
-    Optional[str],
-    typer.Option("--token", help="Server token (user:password or API key). Prefer the MILVUS_TOKEN environment variable."),
-]
-DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
-NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the embedding cache.")]
 
 
 def _console():
@@ -175,10 +165,9 @@ def query(
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=f"search {stage}", completed=done, total=total)
 
-        names = [n.strip() for item in collections or [] for n in item.split(",") if n.strip()]
         result = run_query(
             probe_list,
-            names or None,
+            split_names(collections) or None,
             _uri(uri, experiment),
             token,
             probe_model=probe_model,

@@ -286,22 +286,25 @@ def ingest(
     try:
         for ref in refs:
             embedder = load_model(ref, device=device, trust_remote_code=trust_remote_code, half=half)
-            report.models.append(
-                ingest_model(
-                    store,
-                    reader,
-                    embedder,
-                    corpus_sha,
-                    prefix=prefix,
-                    nlist=nlist,
-                    batch_size=batch_size,
-                    chunk_size=chunk_size,
-                    recreate=recreate,
-                    cache=embedding_cache,
-                    progress=progress,
-                    total_hint=stats.records,
+            try:
+                report.models.append(
+                    ingest_model(
+                        store,
+                        reader,
+                        embedder,
+                        corpus_sha,
+                        prefix=prefix,
+                        nlist=nlist,
+                        batch_size=batch_size,
+                        chunk_size=chunk_size,
+                        recreate=recreate,
+                        cache=embedding_cache,
+                        progress=progress,
+                        total_hint=stats.records,
+                    )
                 )
-            )
+            finally:
+                embedder.close()
     finally:
         store.close()
         if embedding_cache is not None:

@@ -165,17 +165,23 @@ def _check_hub(ref: ModelRef) -> None:
     )
 
 
-def _resolve_device(device: str) -> str | None:
-    if device not in DEVICES:
-        raise ModelError(f"unknown device {device!r}; use one of {', '.join(DEVICES)}")
-    if device == "auto":
-        return None
-    if device == "cuda":
+def _resolve_devices(device: str) -> list[str | None]:
+    """``auto``, ``cpu``, ``cuda``, ``cuda:N``, or a comma-separated list for one process per device."""
+    names = [d.strip() for d in device.split(",") if d.strip()] or ["auto"]
+    for name in names:
+        if not (name in DEVICES or re.fullmatch(r"cuda:\d+", name)):
+            raise ModelError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N, or a comma-separated list of them")
+    if len(names) > 1 and "auto" in names:
+        raise ModelError("--device: name each device of a list (e.g. cuda:0,cuda:1)")
+    if any(n.startswith("cuda") for n in names):
         import torch
 
         if not torch.cuda.is_available():
-            raise ModelError("--device cuda: no CUDA GPU is available to torch on this machine")
-    return device
+            raise ModelError(f"--device {device}: no CUDA GPU is available to torch on this machine")
+        for name in names:
+            if ":" in name and int(name.split(":")[1]) >= torch.cuda.device_count():
+                raise ModelError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
+    return [None if n == "auto" else n for n in names]
 
 
 def weights_fingerprint(module) -> str:
@@ -204,6 +210,8 @@ class Embedder:
     load_seconds: float
     parameters: int
     half: bool = False
+    pool_devices: list[str] | None = None  # several: encode in one process per device
+    _pool: dict | None = None
 
     @property
     def alias(self) -> str:
@@ -213,10 +221,18 @@ class Embedder:
         """float32 (n, dim) vectors; static models' float16 output is cast."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self.pool_devices and self._pool is None:
+            self._pool = self.model.start_multi_process_pool(self.pool_devices)
         vectors = self.model.encode(
-            list(texts), batch_size=batch_size, show_progress_bar=False, convert_to_numpy=True
+            list(texts), batch_size=batch_size, show_progress_bar=False, convert_to_numpy=True, pool=self._pool
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def close(self) -> None:
+        """Stop the encoding processes of a multi-device embedder."""
+        if self._pool is not None:
+            self.model.stop_multi_process_pool(self._pool)
+            self._pool = None
 
     def count_truncated(self, texts: Sequence[str]) -> int:
         """How many texts exceed the model's max sequence length (and are truncated)."""
@@ -267,7 +283,8 @@ def load_model(
     spec: str | ModelRef, device: str = "auto", trust_remote_code: bool = False, half: bool = False
 ) -> Embedder:
     ref = spec if isinstance(spec, ModelRef) else resolve_model(spec)
-    torch_device = _resolve_device(device)
+    devices = _resolve_devices(device)
+    torch_device = devices[0]
     if ref.hub_id:
         _check_hub(ref)
     _quiet_transformers()
@@ -303,6 +320,7 @@ def load_model(
         load_seconds=load_seconds,
         parameters=sum(p.numel() for p in model.parameters()),
         half=half,
+        pool_devices=[str(d) for d in devices] if len(devices) > 1 else None,
     )
 
 

@@ -113,6 +113,10 @@ class _Embedders:
             self.loaded[key] = embedder
         return self.loaded[key]
 
+    def close(self) -> None:
+        for embedder in self.loaded.values():
+            embedder.close()
+
 
 def query(
     probes: Sequence[Probe],
@@ -146,6 +150,7 @@ def query(
         raise HarnessError("no probes given")
     embedding_cache = None if cache is False else EmbeddingCache(None if cache is True else cache)
     warnings: list[str] = []
+    embedders = _Embedders(probes, device, batch_size, embedding_cache)
     store = connect(uri, token)
     try:
         names = list(collections) if collections else store.harness_collections()
@@ -155,7 +160,6 @@ def query(
         if metrics_url and store.is_lite:
             warnings.append("--metrics-url ignored: Milvus Lite exposes no Prometheus metrics")
             metrics_url = None
-        embedders = _Embedders(probes, device, batch_size, embedding_cache)
         probe_ref = resolve_model(probe_model) if probe_model else None
         hits_rows: list[dict] = []
         latency_rows: list[dict] = []
@@ -252,6 +256,7 @@ def query(
         }
     finally:
         store.close()
+        embedders.close()
         if embedding_cache is not None:
             embedding_cache.close()
     return QueryResult(

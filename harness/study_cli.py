@@ -7,16 +7,7 @@ import typer
 
 from harness.errors import HarnessError
 
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="Experiment TOML file (default: ./harness.toml if present).")]
-UriOpt = Annotated[
-    Optional[str],
-    typer.Option("--uri", help="Milvus Lite file (*.db) or server URI (http[s]://host:port). Env: MILVUS_URI. Default: harness.db."),
-]
-TokenOpt = Annotated[
-    Optional[str],
-    typer.Option("--token", help="Server token (user:password or API key). Prefer the MILVUS_TOKEN environment variable."),
-]
-DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
+from harness.cli_options import ConfigOpt, DeviceOpt, TokenOpt, UriOpt, split_names
 
 
 def _default(experiment, option: Optional[Path], name: str) -> Optional[Path]:
@@ -35,7 +26,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def evaluate(
-        collections: Annotated[Optional[list[str]], typer.Option("--collection", "-c", help="Collection to evaluate (default: all harness collections). Repeatable.")] = None,
+        collections: Annotated[Optional[list[str]], typer.Option("--collections", "--collection", "-c", help="Collections to evaluate, comma-separated or repeated (default: all harness collections).")] = None,
         corpus: Annotated[Optional[Path], typer.Option("--corpus", help="Corpus file for the encode-throughput sample (default: the texts stored in each collection).")] = None,
         pairs: Annotated[Optional[Path], typer.Option("--pairs", help="CSV sentence1,sentence2,label (1 similar, 0 dissimilar): contrast.")] = None,
         graded: Annotated[Optional[Path], typer.Option("--graded", help="CSV sentence1,sentence2,score (any range): Spearman and Pearson.")] = None,
@@ -78,7 +69,7 @@ def register(app: typer.Typer) -> None:
             study = run_evaluate(
                 _uri(uri, experiment),
                 token,
-                collections or None,
+                split_names(collections) or None,
                 corpus=corpus,
                 pairs=pairs,
                 graded=graded,

@@ -53,3 +53,29 @@ def test_unknown_device_and_half_on_cpu(tiny_models):
         load_model(str(tiny_models["tiny-a"]), device="tpu")
     with pytest.raises(ModelError, match="--half needs a GPU"):
         load_model(str(tiny_models["tiny-a"]), device="cpu", half=True)
+
+
+@pytest.mark.slow
+def test_several_devices_encode_in_a_process_pool_with_the_same_vectors(tiny_models):
+    texts = [f"love the night sky {i}" for i in range(40)]
+    single = load_model(str(tiny_models["tiny-a"]), device="cpu")
+    pooled = load_model(str(tiny_models["tiny-a"]), device="cpu,cpu")
+    try:
+        assert pooled.pool_devices == ["cpu", "cpu"]
+        vectors = pooled.encode(texts, batch_size=8)
+        assert pooled._pool is not None and len(pooled._pool["processes"]) == 2
+        np.testing.assert_allclose(vectors, single.encode(texts, batch_size=8), rtol=1e-4, atol=1e-5)
+    finally:
+        pooled.close()
+    assert pooled._pool is None
+
+
+def test_device_lists_are_checked():
+    from harness.models import _resolve_devices
+
+    assert _resolve_devices("cpu,cpu") == ["cpu", "cpu"]
+    assert _resolve_devices("auto") == [None]
+    with pytest.raises(ModelError, match="unknown device 'gpu'"):
+        _resolve_devices("cpu,gpu")
+    with pytest.raises(ModelError, match="name each device"):
+        _resolve_devices("auto,cpu")
