@@ -62,7 +62,7 @@ def ingest(
     uri: UriOpt = None,
     token: TokenOpt = None,
     prefix: Annotated[str, typer.Option("--prefix", help="Experiment prefix for collection names.")] = "",
-    nlist: Annotated[Optional[int], typer.Option("--nlist", help="IVF_FLAT lists (default: 4*sqrt(rows), at most rows/39).")] = None,
+    nlist: Annotated[Optional[int], typer.Option("--nlist", help="IVF_FLAT lists (default: 4*sqrt(rows), at most rows/39, per segment on Lite).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Sentences per encode batch.")] = 64,
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="Rows read, encoded and inserted per step.")] = 2048,
     device: DeviceOpt = "auto",

@@ -211,7 +211,7 @@ def ingest_model(
             store.ensure_loaded(name)
         elif rows:
             # A server can only look up ids in a loaded, hence indexed, collection.
-            store.build_index(name, default_nlist(rows))
+            store.build_index(name, default_nlist(rows, store.segment_rows))
         existed = rows > 0
         if finished:
             result.rows_present = rows
@@ -225,7 +225,7 @@ def ingest_model(
 
     index_started = time.perf_counter()
     result.rows_total = result.rows_present if finished else store.row_count(name)
-    result.nlist = nlist or default_nlist(result.rows_total)
+    result.nlist = nlist or default_nlist(result.rows_total, store.segment_rows)
     store.build_index(name, result.nlist)
     if not (finished and meta.get("index", {}).get("nlist") == result.nlist):
         store.set_meta(name, _collection_meta(embedder, reader.path, corpus_sha, result.nlist, True, result.rows_total))

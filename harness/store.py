@@ -39,6 +39,21 @@ MAX_NLIST = 65536
 os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 
 
+# pymilvus pings every 10 s; Lite's in-process gRPC server allows one ping per 5 minutes
+# without data and answers more with GOAWAY, which fails a long call (an index build over
+# a million rows) and makes pymilvus retry it. Local calls need no keepalive.
+LITE_GRPC_OPTIONS = {"grpc.keepalive_time_ms": 3_600_000, "grpc.keepalive_permit_without_calls": False}
+
+
+def lite_segment_rows() -> int:
+    try:
+        from milvus_lite.constants import MAX_SEGMENT_ROWS
+
+        return int(MAX_SEGMENT_ROWS)
+    except (ImportError, AttributeError, ValueError):
+        return 100_000
+
+
 def is_lite_uri(uri: str) -> bool:
     return uri.endswith(".db")
 
@@ -51,11 +66,16 @@ def redact_uri(uri: str) -> str:
     return uri
 
 
-def default_nlist(rows: int) -> int:
-    """4 * sqrt(rows), but at least 39 training points per list (FAISS's minimum)."""
+def default_nlist(rows: int, segment_rows: int | None = None) -> int:
+    """4 * sqrt(rows), with at least 39 training points per list (FAISS's minimum).
+
+    Milvus trains an IVF index per segment, so on a store whose segments hold at most
+    ``segment_rows`` rows the 39-point rule applies to a segment, not to the collection.
+    """
     if rows <= 0:
         return 1
-    return max(1, min(round(4 * math.sqrt(rows)), rows // 39, MAX_NLIST))
+    trainable = min(rows, segment_rows) if segment_rows else rows
+    return max(1, min(round(4 * math.sqrt(rows)), trainable // 39, MAX_NLIST))
 
 
 def collection_name(model_alias: str, prefix: str = "") -> str:
@@ -132,6 +152,7 @@ class Store:
             logging.getLogger(logger).setLevel(logging.CRITICAL)
         self.uri = uri
         self.is_lite = is_lite_uri(uri)
+        self.segment_rows = lite_segment_rows() if self.is_lite else None
         self.client = self._connect(token, timeout, retries)
 
     # --- connection -------------------------------------------------------------------
@@ -163,7 +184,7 @@ class Store:
         if path.exists() and not path.is_dir():
             raise StoreError(f"{self.uri} exists and is not a Milvus Lite database (expected a folder)")
         try:
-            return MilvusClient(str(path))
+            return MilvusClient(str(path), grpc_options=LITE_GRPC_OPTIONS)
         except MilvusException as exc:
             if _lite_locked(path):
                 raise StoreError(
@@ -320,6 +341,7 @@ class Store:
     def build_index(self, name: str, nlist: int) -> None:
         """Flush, (re)build IVF_FLAT with this nlist, wait for it, load."""
         from pymilvus import MilvusClient
+        from pymilvus.exceptions import MilvusException
 
         with self._errors(f"flush {name}"):
             self.client.flush(name)
@@ -337,7 +359,13 @@ class Store:
             params.add_index(
                 VECTOR_FIELD, index_type=INDEX_TYPE, metric_type=METRIC, params={"nlist": nlist, "params": {"nlist": nlist}}
             )
-            self.client.create_index(name, params)
+            try:
+                self.client.create_index(name, params)
+            except MilvusException as exc:
+                # A retried call whose first attempt went through finds its own index.
+                built = self.describe(name)
+                if "already exists" not in str(exc) or (built.index_type, built.nlist) != (INDEX_TYPE, nlist):
+                    raise
         self._wait_for_index(name)
         with self._errors(f"load {name}"):
             self.client.load_collection(name)

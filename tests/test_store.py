@@ -61,6 +61,9 @@ def test_names_nlist_and_redaction():
     assert default_nlist(882) == 22
     assert default_nlist(100_000) == 1265
     assert default_nlist(10) == 1
+    assert default_nlist(1_000_000) == 4000
+    # Lite trains per segment of at most 100k rows: 100_000 // 39 lists at most
+    assert default_nlist(1_000_000, segment_rows=100_000) == 2564
     assert redact_uri("https://user:secret@host:443") == "https://host:443"
 
 
