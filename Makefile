@@ -37,7 +37,7 @@ test: setup $(VENV)/.real-milvus
 	$(BIN)/python -m pytest -q
 
 bench: setup
-	$(BIN)/python bench/bench.py --lines 10000
+	$(BIN)/python bench/bench.py --lines 10000 --rss-sizes 100000,1000000
 
 clean:
 	rm -rf $(VENV) harness.db harness-results

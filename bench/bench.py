@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark the harness against the raw libraries it wraps (issue 6).
+"""Benchmark the harness against the raw libraries it wraps.
 
 Prints, for one synthetic corpus and one model:
   (a) raw SentenceTransformer.encode, batched
@@ -9,7 +9,7 @@ Prints, for one synthetic corpus and one model:
   (e) raw MilvusClient.search per probe vs harness Store.search per probe (same collection)
   (f) peak RSS of an ingest at two corpus sizes, each in a fresh subprocess, with Milvus
       Lite in-process (the default) and with Lite as a separate server process
-and the ratios against the issue's targets. This is a script, not a test; times are noisy.
+and the ratios against the targets. This is a script, not a test; times are noisy.
 
     python bench/bench.py                       # --lines 10000, RSS at 100k and 1M lines
     python bench/bench.py --smoke               # tiny, about a minute (CI)
