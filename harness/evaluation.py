@@ -494,15 +494,12 @@ def evaluate(
 ) -> Study:
     """Run the comparison study over the harness collections in one Milvus."""
     from harness.corpus import CorpusReader, load_probes
-    from harness.querying import _model_for_collection, _package_versions
+    from harness.querying import _model_for_collection, _package_versions, check_search_options
     from harness.store import connect, redact_uri
 
-    if top_k < 1:
-        raise EvaluationError("--top-k must be at least 1")
+    check_search_options(top_k, nprobe)
     if repeats < 1:
         raise EvaluationError("--repeats must be at least 1")
-    if nprobe is not None and nprobe < 1:
-        raise EvaluationError("--nprobe must be at least 1")
     pair_frame = read_pairs(pairs, "label") if pairs else None
     graded_frame = read_pairs(graded, "score") if graded else None
     probe_list = load_probes(probes) if probes else None
@@ -660,18 +657,13 @@ def evaluate(
 
     pair_scores = pd.DataFrame()
     parts = []
-    if pair_frame is not None:
-        part = pair_frame[["sentence1", "sentence2", "gold"]].copy()
-        part.insert(0, "source", "pairs")
-        for name, cos in pair_columns.items():
-            part[name] = cos
-        parts.append(part)
-    if graded_frame is not None:
-        part = graded_frame[["sentence1", "sentence2", "gold"]].copy()
-        part.insert(0, "source", "graded")
-        for name, cos in graded_columns.items():
-            part[name] = cos
-        parts.append(part)
+    for frame, source, columns in ((pair_frame, "pairs", pair_columns), (graded_frame, "graded", graded_columns)):
+        if frame is not None:
+            part = frame[["sentence1", "sentence2", "gold"]].copy()
+            part.insert(0, "source", source)
+            for name, cos in columns.items():
+                part[name] = cos
+            parts.append(part)
     if parts:
         pair_scores = pd.concat(parts, ignore_index=True)
     return Study(

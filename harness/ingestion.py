@@ -259,8 +259,9 @@ def ingest(
         raise HarnessError("no model given")
     if nlist is not None and nlist < 1:
         raise HarnessError("--nlist must be at least 1")
-    if batch_size < 1 or chunk_size < 1:
-        raise HarnessError("--batch-size must be at least 1")
+    for value, option in ((batch_size, "--batch-size"), (chunk_size, "--chunk-size")):
+        if value < 1:
+            raise HarnessError(f"{option} must be at least 1")
     refs = [resolve_model(m) for m in models]
     aliases = [collection_name(r.alias, prefix) for r in refs]
     if len(set(aliases)) != len(aliases):

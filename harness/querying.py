@@ -118,6 +118,13 @@ class _Embedders:
             embedder.close()
 
 
+def check_search_options(top_k: int, nprobe: int | None) -> None:
+    if top_k < 1:
+        raise HarnessError("--top-k must be at least 1")
+    if nprobe is not None and nprobe < 1:
+        raise HarnessError("--nprobe must be at least 1")
+
+
 def query(
     probes: Sequence[Probe],
     collections: Sequence[str] | None = None,
@@ -140,12 +147,9 @@ def query(
     With ``metrics_url`` (a Milvus server's Prometheus endpoint), the server-side search
     latency of the timed searches is reported next to the client-side figure.
     """
-    if top_k < 1:
-        raise HarnessError("--top-k must be at least 1")
+    check_search_options(top_k, nprobe)
     if repeats < 0:
         raise HarnessError("--repeats cannot be negative")
-    if nprobe is not None and nprobe < 1:
-        raise HarnessError("--nprobe must be at least 1")
     if not probes:
         raise HarnessError("no probes given")
     embedding_cache = None if cache is False else EmbeddingCache(None if cache is True else cache)

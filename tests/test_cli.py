@@ -178,3 +178,18 @@ def test_cross_model_probe_reports_alignment_and_warns(run_cli, tiny_models, sma
     assert same.code == 0, same
     assert not (tmp_path / "same" / "alignment.csv").exists()
     assert "not aligned" not in same.out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["query", "--probe", "x", "--top-k", "0"], "--top-k must be at least 1"),
+        (["query", "--probe", "x", "--nprobe", "0"], "--nprobe must be at least 1"),
+        (["evaluate", "--top-k", "0"], "--top-k must be at least 1"),
+        (["ingest", "--corpus", "c.txt", "--model", "m", "--nlist", "0"], "--nlist must be at least 1"),
+    ],
+)
+def test_out_of_range_options_are_one_line_errors(run_cli, tmp_path, args, message):
+    (tmp_path / "work" / "c.txt").write_text("a line\n")
+    line = _error_line(run_cli(*args, "--uri", tmp_path / "o.db"))
+    assert message in line
