@@ -98,17 +98,20 @@ class _Embedders:
         self.loaded: dict[str, Embedder] = {}
         self.vectors: dict[str, np.ndarray] = {}
         self.embed_ms: dict[str, float] = {}
+        self.from_cache: dict[str, int] = {}  # probes whose vectors came from the cache
 
     def get(self, ref: ModelRef) -> Embedder:
         key = ref.source
         if key not in self.loaded:
             embedder = load_model(ref, device=self.device)
+            hits_before = self.cache.stats.hits if self.cache is not None else 0
             started = time.perf_counter()
             if self.cache is not None:
                 vectors = self.cache.encode(embedder, self.texts, self.batch_size)
             else:
                 vectors = embedder.encode(self.texts, self.batch_size)
             self.embed_ms[key] = (time.perf_counter() - started) * 1000 / len(self.texts)
+            self.from_cache[key] = (self.cache.stats.hits - hits_before) if self.cache is not None else 0
             self.vectors[key] = vectors
             self.loaded[key] = embedder
         return self.loaded[key]
@@ -226,6 +229,7 @@ def query(
                     **latency_summary(samples),
                     **server,
                     "embed_ms_per_probe": embedders.embed_ms[ref.source],
+                    "probes_from_cache": embedders.from_cache[ref.source],
                     "embed_model": embedder.alias,
                 }
             )
@@ -327,7 +331,7 @@ def cross_model_warning(alignment: dict) -> str | None:
 
 HIT_COLUMNS = ["probe_id", "probe", "collection", "rank", "id", "text", "group", "distance"]
 OVERLAP_COLUMNS = ["probe_id", "probe", "collection_a", "collection_b", "k", "overlap_at_k", "jaccard", "rbo", "kendall_tau"]
-LATENCY_COLUMNS = ["collection", "n", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "embed_ms_per_probe", "embed_model"]
+LATENCY_COLUMNS = ["collection", "n", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "embed_ms_per_probe", "probes_from_cache", "embed_model"]
 SERVER_LATENCY_COLUMNS = ["server_n", "server_mean_ms", "server_p50_ms", "server_p95_ms"]
 
 

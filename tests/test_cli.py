@@ -50,6 +50,11 @@ def test_ingest_query_and_output_files(run_cli, tiny_models, small_corpus, tmp_p
     latency = pd.read_csv(out / "latency.csv")
     assert set(latency["n"]) == {2 * 2}
     assert (latency["p50_ms"] > 0).all() and (latency["embed_ms_per_probe"] > 0).all()
+    assert (latency["probes_from_cache"] == 0).all()
+    again = run_cli("query", "--uri", db, "--probe", "love and the night sky", "--probe", "a child lost in the dark city",
+                    "--repeats", "1", "--output", tmp_path / "again")
+    assert again.code == 0, again
+    assert (pd.read_csv(tmp_path / "again" / "latency.csv")["probes_from_cache"] == 2).all()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["backend"] == "milvus-lite"
     assert {m["collection_model"]["fingerprint"] for m in manifest["models"].values()} == {
