@@ -162,6 +162,20 @@ def space_alignment(vectors_a: np.ndarray, vectors_b: np.ndarray, k: int = 10) -
     return {"mutual_knn": mutual_knn(vectors_a, vectors_b, k), "cka": linear_cka(vectors_a, vectors_b)}
 
 
+def same_text_cosine(vectors_a: np.ndarray, vectors_b: np.ndarray) -> float:
+    """Mean cosine between two models' vectors of the same rows (NaN when dimensions differ).
+
+    Unlike CKA and mutual kNN, this sees whether the two spaces share coordinates, which is
+    what querying one model's collection with the other model's vectors needs.
+    """
+    if vectors_a.shape != vectors_b.shape or not len(vectors_a):
+        return float("nan")
+    a = np.asarray(vectors_a, dtype=np.float64)
+    b = np.asarray(vectors_b, dtype=np.float64)
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    return float(np.mean(np.sum(a * b, axis=1) / np.where(norms > 0, norms, 1.0)))
+
+
 def alignment_warning(alignment: dict) -> str | None:
     """A plain-words warning when two spaces are not aligned, else None."""
     knn, cka = alignment.get("mutual_knn"), alignment.get("cka")
@@ -624,8 +638,9 @@ def evaluate(
             chosen = _sample(len(common), alignment_sample, seed)
             if len(chosen) >= 3:
                 result = space_alignment(va[ia[chosen]], vb[ib[chosen]], k=min(top_k, len(chosen) - 1))
+                result["same_text_cosine"] = same_text_cosine(va[ia[chosen]], vb[ib[chosen]])
             else:
-                result = {"mutual_knn": float("nan"), "cka": float("nan")}
+                result = {"mutual_knn": float("nan"), "cka": float("nan"), "same_text_cosine": float("nan")}
             warning = alignment_warning(result)
             alignment_rows.append({"collection_a": a, "collection_b": b, "rows": len(chosen), **result, "warning": warning or ""})
             step(f"alignment {a} {b}")

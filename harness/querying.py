@@ -291,15 +291,14 @@ def cross_model_alignment(store: Store, name: str, embedder: Embedder, batch_siz
     cosine and self-retrieval (does the probe model's vector of a stored line find that
     line?) measure exactly that.
     """
-    from harness.evaluation import space_alignment
+    from harness.evaluation import same_text_cosine, space_alignment
 
     ids, texts, stored = store.sample_rows(name, sample)
     if len(ids) < 2:
         return {"rows": len(ids)}
     probed = embedder.encode(texts, batch_size)
     figures = {"rows": len(ids), **space_alignment(probed, stored, k=min(10, len(ids) - 1))}
-    norms = np.linalg.norm(probed, axis=1) * np.linalg.norm(stored, axis=1)
-    figures["same_text_cosine"] = float(np.mean(np.sum(probed * stored, axis=1) / np.where(norms > 0, norms, 1)))
+    figures["same_text_cosine"] = same_text_cosine(probed, stored)
     checked = min(len(ids), 100)
     found = store.search(name, probed[:checked], 1)
     figures["self_retrieval_at_1"] = float(np.mean([bool(h) and h[0].id == i for h, i in zip(found, ids[:checked])]))

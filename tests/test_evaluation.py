@@ -180,3 +180,19 @@ def test_bad_qrels_name_file_and_line(tmp_path):
         ev.check_qrels_ids(qrels, [5, 6], path, "c")
     with pytest.raises(HarnessError, match="qrels file not found"):
         ev.read_qrels(tmp_path / "missing.csv")
+
+
+def test_same_text_cosine_sees_a_rotation_that_cka_cannot():
+    import numpy as np
+
+    from harness.evaluation import linear_cka, same_text_cosine
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 8))
+    rotation, _ = np.linalg.qr(rng.standard_normal((8, 8)))
+    assert same_text_cosine(x, x) == pytest.approx(1.0)
+    assert linear_cka(x, x @ rotation) == pytest.approx(1.0)
+    # by hand: rows (1,0)·(0,1) -> 0 and (1,0)·(1,0) -> 1, mean 0.5
+    assert same_text_cosine(np.array([[1.0, 0.0], [1.0, 0.0]]), np.array([[0.0, 2.0], [3.0, 0.0]])) == pytest.approx(0.5)
+    assert abs(same_text_cosine(x, x @ rotation)) < 0.5
+    assert np.isnan(same_text_cosine(x, x[:, :4]))
