@@ -170,10 +170,7 @@ def same_text_cosine(vectors_a: np.ndarray, vectors_b: np.ndarray) -> float:
     """
     if vectors_a.shape != vectors_b.shape or not len(vectors_a):
         return float("nan")
-    a = np.asarray(vectors_a, dtype=np.float64)
-    b = np.asarray(vectors_b, dtype=np.float64)
-    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-    return float(np.mean(np.sum(a * b, axis=1) / np.where(norms > 0, norms, 1.0)))
+    return float(np.mean(cosine_rows(vectors_a, vectors_b)))
 
 
 def alignment_warning(alignment: dict) -> str | None:
