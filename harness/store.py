@@ -291,8 +291,8 @@ class Store:
                 return None
             return self.client.describe_index(name, indexes[0])
 
-    def describe(self, name: str) -> CollectionInfo:
-        meta = self.collection_meta(name) or {}
+    def index_settings(self, name: str) -> tuple[str | None, str | None, int | None]:
+        """(index type, metric, nlist) of the vector index, Nones when there is none."""
         index = self.index_info(name) or {}
         params = index.get("params") or {}
         if isinstance(params, str):
@@ -301,15 +301,20 @@ class Store:
         if isinstance(nested, str):
             nested = json.loads(nested)
         nlist = params.get("nlist") or (nested or {}).get("nlist")
+        return index.get("index_type"), index.get("metric_type"), int(nlist) if nlist is not None else None
+
+    def describe(self, name: str) -> CollectionInfo:
+        meta = self.collection_meta(name) or {}
+        index_type, metric, nlist = self.index_settings(name)
         with self._errors(f"stats of {name}"):
             rows = int(self.client.get_collection_stats(name).get("row_count", 0))
         return CollectionInfo(
             name=name,
             rows=rows,
             dimension=self.dimension(name),
-            index_type=index.get("index_type"),
-            metric=index.get("metric_type"),
-            nlist=int(nlist) if nlist is not None else None,
+            index_type=index_type,
+            metric=metric,
+            nlist=nlist,
             meta=meta,
         )
 
@@ -345,12 +350,12 @@ class Store:
 
         with self._errors(f"flush {name}"):
             self.client.flush(name)
-        current = self.describe(name)
-        if current.index_type == INDEX_TYPE and current.nlist == nlist and current.metric == METRIC:
+        current = self.index_settings(name)
+        if current == (INDEX_TYPE, METRIC, nlist):
             self.ensure_loaded(name)
             return
         with self._errors(f"build index on {name}"):
-            if current.index_type is not None:
+            if current[0] is not None:
                 self.client.release_collection(name)
                 for index_name in self.client.list_indexes(name, field_name=VECTOR_FIELD):
                     self.client.drop_index(name, index_name)
@@ -363,8 +368,7 @@ class Store:
                 self.client.create_index(name, params)
             except MilvusException as exc:
                 # A retried call whose first attempt went through finds its own index.
-                built = self.describe(name)
-                if "already exists" not in str(exc) or (built.index_type, built.nlist) != (INDEX_TYPE, nlist):
+                if "already exists" not in str(exc) or self.index_settings(name) != (INDEX_TYPE, METRIC, nlist):
                     raise
         self._wait_for_index(name)
         with self._errors(f"load {name}"):
