@@ -108,7 +108,7 @@ def bench_core(args, work: Path, figures: dict) -> None:
     import numpy as np
 
     import harness
-    from harness.corpus import CorpusReader
+    from harness.inputs import CorpusReader
     from harness.models import load_model
     from harness.store import Store, collection_name
     from harness.synthetic import write_synthetic_corpus

@@ -1,19 +1,21 @@
 """Compare sentence-embedding models through Milvus.
 
-The notebook API mirrors the CLI: ``harness.ingest(...)`` then ``harness.query(...)``.
-Heavy libraries (torch, sentence-transformers) load only when a model is used.
+The notebook API mirrors the CLI: ``harness.ingest(corpus, models, uri)``, then
+``harness.query(probes, collections, uri)`` and ``harness.evaluate(collections, uri)``.
+Heavy libraries (torch, sentence-transformers, pymilvus) load only when they are used.
 """
 
 __version__ = "0.1.0"
 
 from harness.errors import HarnessError  # noqa: E402
 
-
 _LAZY = {
     "ingest": "harness.ingestion",
     "IngestReport": "harness.ingestion",
     "query": "harness.querying",
     "QueryResult": "harness.querying",
+    "evaluate": "harness.study",
+    "Study": "harness.study",
 }
 
 
@@ -26,4 +28,4 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
-__all__ = ["HarnessError", "__version__", "ingest", "query", "IngestReport", "QueryResult"]
+__all__ = ["HarnessError", "IngestReport", "QueryResult", "Study", "__version__", "evaluate", "ingest", "query"]

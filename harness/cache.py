@@ -1,7 +1,8 @@
-"""On-disk embedding cache keyed by (model fingerprint, text hash).
+"""On-disk embedding cache keyed by (what the vectors depend on, text hash).
 
-One SQLite file per model fingerprint, so clearing one model's vectors is deleting a
-file. It wraps any encoder: ``EmbeddingCache.encode(embedder, texts)``.
+One SQLite file per key (a model's weights fingerprint, with its precision), so clearing
+one model's vectors is deleting a file. :class:`CachedEmbedder` wraps any embedder and is
+itself one, so a pipeline encodes the same way with or without the cache.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Sequence
 
 import numpy as np
 
-from harness.corpus import text_id
+from harness.models.base import Embedder, Role
+from harness.models.specs import ModelRef
+from harness.records import ModelRecord, text_id
 
 SQL_VARS = 900  # below SQLite's default limit on bound parameters
 
@@ -36,7 +39,6 @@ class CacheStats:
 class EmbeddingCache:
     def __init__(self, directory: str | Path | None = None):
         self.directory = Path(directory) if directory else default_cache_dir()
-        self.stats = CacheStats()
         self._connections: dict[str, sqlite3.Connection] = {}
 
     def _db(self, key: str) -> sqlite3.Connection:
@@ -71,24 +73,6 @@ class EmbeddingCache:
                 ((int(i), np.ascontiguousarray(v, dtype=np.float32).tobytes()) for i, v in zip(ids, vectors)),
             )
 
-    def encode(self, embedder, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """The embedder's vectors for texts, computing only those not cached."""
-        key = cache_key(embedder)
-        ids = [text_id(t) for t in texts]
-        cached = self.get(key, list(dict.fromkeys(ids)), embedder.dimension)
-        missing = [i for i, row_id in enumerate(ids) if row_id not in cached]
-        out = np.empty((len(texts), embedder.dimension), dtype=np.float32)
-        if missing:
-            fresh = embedder.encode([texts[i] for i in missing], batch_size=batch_size)
-            out[missing] = fresh
-            self.put(key, [ids[i] for i in missing], fresh)
-        hit_rows = [i for i, row_id in enumerate(ids) if row_id in cached]
-        if hit_rows:
-            out[hit_rows] = np.stack([cached[ids[i]] for i in hit_rows])
-        self.stats.hits += len(hit_rows)
-        self.stats.misses += len(missing)
-        return out
-
     def close(self) -> None:
         for connection in self._connections.values():
             connection.close()
@@ -122,7 +106,83 @@ class EmbeddingCache:
         return removed
 
 
-def cache_key(embedder) -> str:
-    """Vectors depend on the weights and the precision they ran in."""
-    suffix = "-fp16" if getattr(embedder, "half", False) else ""
-    return f"{embedder.fingerprint}{suffix}"
+class CachedEmbedder:
+    """An :class:`Embedder` that computes only the vectors the cache lacks, and stores them."""
+
+    def __init__(self, inner: Embedder, cache: EmbeddingCache):
+        self.inner = inner
+        self.cache = cache
+        self.stats = CacheStats()
+
+    @property
+    def ref(self) -> ModelRef:
+        return self.inner.ref
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    @property
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint
+
+    @property
+    def device(self) -> str:
+        return self.inner.device
+
+    @property
+    def load_seconds(self) -> float:
+        return self.inner.load_seconds
+
+    @property
+    def parameters(self) -> int:
+        return self.inner.parameters
+
+    @property
+    def max_seq_length(self) -> int | None:
+        return self.inner.max_seq_length
+
+    @property
+    def alias(self) -> str:
+        return self.inner.alias
+
+    @property
+    def cache_key(self) -> str:
+        return self.inner.cache_key
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, role: Role = "document") -> np.ndarray:
+        key = self.inner.cache_key
+        ids = [text_id(t) for t in texts]
+        cached = self.cache.get(key, list(dict.fromkeys(ids)), self.dimension)
+        missing = [i for i, row_id in enumerate(ids) if row_id not in cached]
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        if missing:
+            fresh = self.inner.encode([texts[i] for i in missing], batch_size=batch_size, role=role)
+            out[missing] = fresh
+            self.cache.put(key, [ids[i] for i in missing], fresh)
+        hit_rows = [i for i, row_id in enumerate(ids) if row_id in cached]
+        if hit_rows:
+            out[hit_rows] = np.stack([cached[ids[i]] for i in hit_rows])
+        self.stats.hits += len(hit_rows)
+        self.stats.misses += len(missing)
+        return out
+
+    def count_truncated(self, texts: Sequence[str]) -> int:
+        return self.inner.count_truncated(texts)
+
+    def describe(self) -> ModelRecord:
+        return self.inner.describe()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def open_cache(cache: bool | str | Path) -> EmbeddingCache | None:
+    """``True``: the default folder; a path: that folder; ``False``: no cache."""
+    if cache is False:
+        return None
+    return EmbeddingCache(None if cache is True else cache)
+
+
+def with_cache(embedder: Embedder, cache: EmbeddingCache | None) -> Embedder:
+    return CachedEmbedder(embedder, cache) if cache is not None else embedder

@@ -1,14 +1,49 @@
-"""The experiment file (TOML): defaults for ingest and query that a user can copy and edit."""
+"""The experiment file (TOML): defaults for every command that a user can copy and edit.
+
+Keys are strict: an unknown section or key, or a value of the wrong type, is one error
+line naming the file and the key. The file only supplies defaults: the command line and
+the environment (MILVUS_URI, MILVUS_TOKEN) come first, as :meth:`Experiment.defaults_for`
+feeds click's ``default_map``.
+"""
 
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
 from harness.errors import HarnessError
+from harness.inputs import default_probe_file
 
 CONFIG_NAME = "harness.toml"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# section -> key -> (type check, what is expected)
+SCHEMA: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
+    "corpus": {"path": (lambda v: isinstance(v, str), "a file path"), "probes": (lambda v: isinstance(v, str), "a file path")},
+    "models": {
+        "names": (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), 'a list of model names, e.g. ["all-MiniLM-L6-v2"]')
+    },
+    "milvus": {"uri": (lambda v: isinstance(v, str), "a Milvus Lite file or a server URI")},
+    "index": {"nlist": (lambda v: _is_int(v) and v >= 0, "a whole number >= 0 (0: the default)")},
+    "search": {
+        "top_k": (lambda v: _is_int(v) and v >= 1, "a whole number >= 1"),
+        "nprobe": (lambda v: _is_int(v) and v >= 0, "a whole number >= 0 (0: the server's default)"),
+        "repeats": (lambda v: _is_int(v) and v >= 0, "a whole number >= 0 (timed searches per probe)"),
+    },
+    "evaluate": {
+        "pairs": (lambda v: isinstance(v, str), "a file path"),
+        "graded": (lambda v: isinstance(v, str), "a file path"),
+        "qrels": (lambda v: isinstance(v, str), "a file path"),
+        "repeats": (lambda v: _is_int(v) and v >= 1, "a whole number >= 1 (model loads and encodes timed)"),
+    },
+    "output": {"dir": (lambda v: isinstance(v, str), "a folder path")},
+}
 
 
 @dataclass
@@ -18,11 +53,28 @@ class Experiment:
     models: list[str] = field(default_factory=list)
     uri: str | None = None
     nlist: int | None = None
-    top_k: int = 10
+    top_k: int | None = None
     nprobe: int | None = None
-    repeats: int = 3
+    repeats: int | None = None
+    pairs: Path | None = None
+    graded: Path | None = None
+    qrels: Path | None = None
+    evaluate_repeats: int | None = None
     output: Path | None = None
     source: Path | None = None
+
+    def defaults_for(self, command: str) -> dict[str, Any]:
+        """What this file sets for one command's options (by parameter name); None values omitted."""
+        probes = self.probes or (default_probe_file(self.corpus) if self.corpus else None)
+        per_command: dict[str, dict[str, Any]] = {
+            "ingest": {"corpus": self.corpus, "model": self.models or None, "uri": self.uri, "nlist": self.nlist},
+            "query": {"probes": probes, "top_k": self.top_k, "nprobe": self.nprobe, "repeats": self.repeats,
+                      "output": self.output, "uri": self.uri},
+            "evaluate": {"pairs": self.pairs, "graded": self.graded, "qrels": self.qrels, "probes": probes,
+                         "top_k": self.top_k, "nprobe": self.nprobe, "repeats": self.evaluate_repeats, "uri": self.uri},
+            "collections": {"uri": self.uri},
+        }
+        return {k: v for k, v in per_command.get(command, {}).items() if v is not None}
 
 
 def _path(base: Path, value: str | None) -> Path | None:
@@ -30,6 +82,23 @@ def _path(base: Path, value: str | None) -> Path | None:
         return None
     path = Path(value).expanduser()
     return path if path.is_absolute() else base / path
+
+
+def _checked(path: Path, data: dict) -> dict[str, dict[str, Any]]:
+    for section, values in data.items():
+        if section not in SCHEMA:
+            raise HarnessError(f"experiment file {path}: unknown section [{section}] (known: {', '.join(SCHEMA)})")
+        if not isinstance(values, dict):
+            raise HarnessError(f"experiment file {path}: [{section}] must be a table of keys")
+        for key, value in values.items():
+            if key not in SCHEMA[section]:
+                raise HarnessError(
+                    f"experiment file {path}: unknown key {key!r} in [{section}] (known: {', '.join(SCHEMA[section])})"
+                )
+            check, expected = SCHEMA[section][key]
+            if not check(value):
+                raise HarnessError(f"experiment file {path}: [{section}] {key} = {value!r}: expected {expected}")
+    return {section: data.get(section, {}) for section in SCHEMA}
 
 
 def load_experiment(path: str | Path | None = None) -> Experiment:
@@ -46,25 +115,25 @@ def load_experiment(path: str | Path | None = None) -> Experiment:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise HarnessError(f"experiment file {path} is not valid TOML: {exc}") from None
+    sections = _checked(path, data)
     base = path.resolve().parent
-    corpus, models = data.get("corpus", {}), data.get("models", {})
-    milvus, index = data.get("milvus", {}), data.get("index", {})
-    search, output = data.get("search", {}), data.get("output", {})
+    corpus, milvus, search, evaluate = sections["corpus"], sections["milvus"], sections["search"], sections["evaluate"]
     uri = milvus.get("uri")
     if uri and uri.endswith(".db"):
         uri = str(_path(base, uri))
-    try:
-        return Experiment(
-            corpus=_path(base, corpus.get("path")),
-            probes=_path(base, corpus.get("probes")),
-            models=[str(m) for m in models.get("names", [])],
-            uri=uri,
-            nlist=int(index.get("nlist") or 0) or None,
-            top_k=int(search.get("top_k", 10)),
-            nprobe=int(search.get("nprobe") or 0) or None,
-            repeats=int(search.get("repeats", 3)),
-            output=_path(base, output.get("dir")),
-            source=path,
-        )
-    except (TypeError, ValueError) as exc:
-        raise HarnessError(f"experiment file {path}: {exc}") from None
+    return Experiment(
+        corpus=_path(base, corpus.get("path")),
+        probes=_path(base, corpus.get("probes")),
+        models=list(sections["models"].get("names", [])),
+        uri=uri,
+        nlist=sections["index"].get("nlist") or None,
+        top_k=search.get("top_k"),
+        nprobe=search.get("nprobe") or None,
+        repeats=search.get("repeats"),
+        pairs=_path(base, evaluate.get("pairs")),
+        graded=_path(base, evaluate.get("graded")),
+        qrels=_path(base, evaluate.get("qrels")),
+        evaluate_repeats=evaluate.get("repeats"),
+        output=_path(base, sections["output"].get("dir")),
+        source=path,
+    )

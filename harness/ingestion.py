@@ -12,21 +12,19 @@ import queue
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import pandas as pd
 
 from harness import __version__
-from harness.cache import EmbeddingCache
-from harness.corpus import CorpusReader, chunked
+from harness.cache import CachedEmbedder, open_cache, with_cache
 from harness.errors import HarnessError, StoreError
+from harness.inputs import CorpusReader, chunked
+from harness.manifest import now
 from harness.models import Embedder, load_model, resolve_model
-from harness.store import INDEX_TYPE, METRIC, Store, collection_name, connect, default_nlist, redact_uri
-
-# Called as progress(model_alias, rows_done, rows_total_or_None).
-Progress = Callable[[str, int, "int | None"], None]
+from harness.records import CollectionMeta, CorpusRecord, IndexSpec, Progress, ProgressFn
+from harness.store import VectorStore, collection_name, connect, default_nlist, redact_uri
 
 
 @dataclass
@@ -64,14 +62,10 @@ class IngestReport:
         return pd.DataFrame([asdict(m) for m in self.models])
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 class _Inserter:
     """A worker thread that inserts chunks while the caller encodes the next."""
 
-    def __init__(self, store: Store, name: str):
+    def __init__(self, store: VectorStore, name: str):
         self.store = store
         self.name = name
         self.seconds = 0.0
@@ -108,36 +102,39 @@ class _Inserter:
             raise self.error
 
 
-def _collection_meta(embedder: Embedder, corpus_path: Path, corpus_sha: str, nlist: int | None, complete: bool, rows: int) -> dict:
-    return {
-        "harness_version": __version__,
-        "model": embedder.describe(),
-        "corpus": {"path": str(corpus_path), "sha256": corpus_sha, "records": rows},
-        "index": {"type": INDEX_TYPE, "metric": METRIC, "nlist": nlist},
-        "complete": complete,
-        "updated": _now(),
-    }
+def _collection_meta(
+    embedder: Embedder, corpus_path: Path, corpus_sha: str, nlist: int | None, complete: bool, rows: int, prefix: str
+) -> CollectionMeta:
+    return CollectionMeta(
+        model=embedder.describe(),
+        corpus=CorpusRecord(str(corpus_path), corpus_sha, rows),
+        index=IndexSpec(nlist=nlist),
+        complete=complete,
+        updated=now(),
+        harness_version=__version__,
+        prefix=prefix,
+    )
 
 
-def _check_existing(store: Store, name: str, embedder: Embedder, corpus_sha: str) -> dict:
+def _check_existing(store: VectorStore, name: str, embedder: Embedder, corpus_sha: str) -> CollectionMeta:
     """The collection's metadata, if it was built by these weights from this corpus."""
     meta = store.require_collection(name)
-    built_by = meta.get("model", {})
-    if built_by.get("fingerprint") != embedder.fingerprint:
+    built_by = meta.model
+    if built_by.fingerprint != embedder.fingerprint:
         raise StoreError(
-            f"collection {name} was built by model {built_by.get('spec', '?')} (weights {built_by.get('fingerprint', '?')}), "
+            f"collection {name} was built by model {built_by.spec or '?'} (weights {built_by.fingerprint or '?'}), "
             f"not {embedder.ref.spec} (weights {embedder.fingerprint}); use --recreate to rebuild it, or --prefix for a separate set"
         )
-    if meta.get("corpus", {}).get("sha256") != corpus_sha:
+    if meta.corpus.sha256 != corpus_sha:
         raise StoreError(
-            f"collection {name} holds a different corpus ({meta.get('corpus', {}).get('path', '?')}); "
+            f"collection {name} holds a different corpus ({meta.corpus.path or '?'}); "
             "use --recreate to rebuild it, or --prefix for a separate set"
         )
     return meta
 
 
 def _add_missing_rows(
-    store: Store,
+    store: VectorStore,
     name: str,
     reader: CorpusReader,
     embedder: Embedder,
@@ -145,13 +142,11 @@ def _add_missing_rows(
     existed: bool,
     batch_size: int,
     chunk_size: int,
-    cache: EmbeddingCache | None,
-    progress: Progress | None,
+    progress: ProgressFn | None,
     total_hint: int | None,
 ) -> None:
     """Encode and insert the records the collection lacks, overlapping the two."""
     inserter = _Inserter(store, name)
-    hits_before = cache.stats.hits if cache else 0
     done = 0
     try:
         for chunk in chunked(reader, chunk_size):
@@ -163,24 +158,21 @@ def _add_missing_rows(
             if chunk:
                 texts = [r.text for r in chunk]
                 encode_started = time.perf_counter()
-                if cache is not None:
-                    vectors = cache.encode(embedder, texts, batch_size)
-                else:
-                    vectors = embedder.encode(texts, batch_size)
+                vectors = embedder.encode(texts, batch_size, role="document")
                 result.truncated += embedder.count_truncated(texts)
                 result.encode_s += time.perf_counter() - encode_started
                 inserter.put([r.id for r in chunk], texts, [r.group for r in chunk], vectors)
                 result.rows_added += len(chunk)
             if progress:
-                progress(embedder.alias, done, total_hint)
+                progress(Progress(embedder.alias, done, total_hint))
     finally:
         inserter.finish()
     result.insert_s = inserter.seconds
-    result.cache_hits = (cache.stats.hits - hits_before) if cache else 0
+    result.cache_hits = embedder.stats.hits if isinstance(embedder, CachedEmbedder) else 0
 
 
 def ingest_model(
-    store: Store,
+    store: VectorStore,
     reader: CorpusReader,
     embedder: Embedder,
     corpus_sha: str,
@@ -190,45 +182,50 @@ def ingest_model(
     batch_size: int = 64,
     chunk_size: int = 2048,
     recreate: bool = False,
-    cache: EmbeddingCache | None = None,
-    progress: Progress | None = None,
+    progress: ProgressFn | None = None,
     total_hint: int | None = None,
 ) -> ModelIngest:
+    """Build (or finish) one model's collection; the embedder may be a CachedEmbedder."""
     started = time.perf_counter()
     name = collection_name(embedder.alias, prefix)
+    segment_rows = store.capabilities.segment_rows
     result = ModelIngest(embedder.alias, name, embedder.dimension, embedder.fingerprint, load_s=embedder.load_seconds)
     if recreate and store.has_collection(name):
         store.drop_collection(name)
     existed = store.has_collection(name)
     finished = False
-    meta: dict = {}
+    meta: CollectionMeta | None = None
     if existed:
         meta = _check_existing(store, name, embedder, corpus_sha)
         rows = store.row_count(name)
         # Same weights, same corpus, complete, every record there: nothing to read or encode.
-        finished = bool(meta.get("complete")) and total_hint is not None and rows == total_hint
-        if store.index_info(name) is not None:
+        finished = meta.complete and total_hint is not None and rows == total_hint
+        if store.has_index(name):
             store.ensure_loaded(name)
         elif rows:
             # A server can only look up ids in a loaded, hence indexed, collection.
-            store.build_index(name, default_nlist(rows, store.segment_rows))
+            store.build_index(name, IndexSpec(nlist=default_nlist(rows, segment_rows)))
         existed = rows > 0
         if finished:
             result.rows_present = rows
             if progress:
-                progress(embedder.alias, rows, total_hint)
+                progress(Progress(embedder.alias, rows, total_hint))
     else:
-        store.create_collection(name, embedder.dimension, _collection_meta(embedder, reader.path, corpus_sha, nlist, False, 0))
+        store.create_collection(
+            name, embedder.dimension, _collection_meta(embedder, reader.path, corpus_sha, nlist, False, 0, prefix)
+        )
 
     if not finished:
-        _add_missing_rows(store, name, reader, embedder, result, existed, batch_size, chunk_size, cache, progress, total_hint)
+        _add_missing_rows(store, name, reader, embedder, result, existed, batch_size, chunk_size, progress, total_hint)
 
     index_started = time.perf_counter()
     result.rows_total = result.rows_present if finished else store.row_count(name)
-    result.nlist = nlist or default_nlist(result.rows_total, store.segment_rows)
-    store.build_index(name, result.nlist)
-    if not (finished and meta.get("index", {}).get("nlist") == result.nlist):
-        store.set_meta(name, _collection_meta(embedder, reader.path, corpus_sha, result.nlist, True, result.rows_total))
+    result.nlist = nlist or default_nlist(result.rows_total, segment_rows)
+    store.build_index(name, IndexSpec(nlist=result.nlist))
+    if not (finished and meta is not None and meta.index.nlist == result.nlist):
+        store.set_meta(
+            name, _collection_meta(embedder, reader.path, corpus_sha, result.nlist, True, result.rows_total, prefix)
+        )
     result.index_s = time.perf_counter() - index_started
     result.total_s = time.perf_counter() - started
     return result
@@ -252,7 +249,7 @@ def ingest(
     text_column: str = "text",
     id_column: str | None = "id",
     group_column: str | None = "group",
-    progress: Progress | None = None,
+    progress: ProgressFn | None = None,
 ) -> IngestReport:
     """Embed a corpus with each model into its own collection; returns what was done."""
     if not models:
@@ -272,7 +269,7 @@ def ingest(
     for _ in reader:
         pass
     stats = reader.stats
-    embedding_cache = None if cache is False else EmbeddingCache(None if cache is True else cache)
+    embedding_cache = open_cache(cache)
     store = connect(uri, token)
     report = IngestReport(
         str(reader.path),
@@ -286,7 +283,9 @@ def ingest(
     )
     try:
         for ref in refs:
-            embedder = load_model(ref, device=device, trust_remote_code=trust_remote_code, half=half)
+            embedder = with_cache(
+                load_model(ref, device=device, trust_remote_code=trust_remote_code, half=half), embedding_cache
+            )
             try:
                 report.models.append(
                     ingest_model(
@@ -299,7 +298,6 @@ def ingest(
                         batch_size=batch_size,
                         chunk_size=chunk_size,
                         recreate=recreate,
-                        cache=embedding_cache,
                         progress=progress,
                         total_hint=stats.records,
                     )

@@ -14,7 +14,7 @@ def main(corpus: str, model: str) -> None:
     default_server.start()
     try:
         import harness
-        from harness.corpus import probes_from_texts
+        from harness.inputs import probes_from_texts
         from harness.store import Store
 
         uri = f"http://127.0.0.1:{default_server.listen_port}"

@@ -58,7 +58,7 @@ def test_ingest_query_and_output_files(run_cli, tiny_models, small_corpus, tmp_p
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["backend"] == "milvus-lite"
     assert {m["collection_model"]["fingerprint"] for m in manifest["models"].values()} == {
-        infos[n].meta["model"]["fingerprint"] for n in names
+        infos[n].meta.model.fingerprint for n in names
     }
     assert manifest["search"]["top_k"] == 5
 
@@ -159,7 +159,7 @@ def test_collections_lists_model_rows_and_nlist(run_cli, tiny_models, small_corp
 
 
 def test_help_does_not_import_torch():
-    code = "import sys; from harness.cli import app; import harness.store, harness.corpus; print('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    code = "import sys; from harness.cli import app; import harness.store, harness.inputs; print('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
 

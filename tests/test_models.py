@@ -71,7 +71,7 @@ def test_several_devices_encode_in_a_process_pool_with_the_same_vectors(tiny_mod
 
 
 def test_device_lists_are_checked():
-    from harness.models import _resolve_devices
+    from harness.models.sentence import _resolve_devices
 
     assert _resolve_devices("cpu,cpu") == ["cpu", "cpu"]
     assert _resolve_devices("auto") == [None]

@@ -5,11 +5,15 @@ import json
 import pandas as pd
 import pytest
 
-from harness.corpus import text_id
+from harness.inputs import text_id
 
 CORPORA = __import__("pathlib").Path(__file__).resolve().parent.parent / "corpora"
-TABLES = ["cost", "contrast", "pair_scores", "graded", "retrieval", "coherence", "affinity", "fidelity",
-          "fidelity_summary", "alignment"]
+from harness.study import TABLES
+
+
+def test_registry_has_every_table_of_the_study():
+    assert set(TABLES) >= {"cost", "contrast", "pair_scores", "graded", "retrieval", "coherence", "affinity", "fidelity",
+                           "fidelity_summary", "alignment"}
 
 
 @pytest.fixture
@@ -118,13 +122,14 @@ def test_report_without_study_is_one_line(run_cli, tmp_path):
 def test_html_from_python_api(tmp_path):
     import numpy as np
 
-    from harness.evaluation import empty_study
+    from harness.output.report import write_study
+    from harness.study import empty_study
 
     study = empty_study({"created": "now", "collections": {"c": {}}})
     study.fidelity = pd.DataFrame({"collection": ["c", "c"], "nlist": [4, 4], "nprobe": [1, 4], "k": [5, 5],
                                    "queries": [10, 10], "recall_at_k": [0.8, 1.0]})
     study.cost = pd.DataFrame({"collection": ["c"], "dimension": [8], "size_mb": [1.0], "corpus_encode_s": [2.0], "total_s": [3.0]})
-    written = study.write(tmp_path / "s", html=tmp_path / "s.html")
+    written = write_study(study, tmp_path / "s", html=tmp_path / "s.html")
     assert (tmp_path / "s" / "plots" / "ivf_recall.png").is_file()
     assert (tmp_path / "s.html").read_text().count("data:image/png") == 2
     assert all(p.exists() for p in written)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.corpus import CorpusReader
+from harness.inputs import CorpusReader
 from harness.store import Store, collection_name
 from harness.synthetic import write_synthetic_corpus
 
@@ -63,7 +63,7 @@ def test_kill_9_mid_ingest_then_resume(run_cli, tiny_models, tmp_path):
         with Store(str(db)) as store:  # the lock is released on kill -9
             assert store.has_collection(COLLECTION)
             rows_after_kill = store.row_count(COLLECTION)
-            assert store.collection_meta(COLLECTION)["complete"] is False
+            assert store.collection_meta(COLLECTION).complete is False
         if 0 < rows_after_kill < lines:
             break
         assert rows_after_kill > 0, "the kill came before any row was durable"
@@ -85,6 +85,6 @@ def test_kill_9_mid_ingest_then_resume(run_cli, tiny_models, tmp_path):
     assert len(ids) == lines and len(set(ids.tolist())) == lines, "duplicate ids after resume"
     assert set(ids.tolist()) == expected
     assert vectors.shape == (lines, 16)
-    assert meta["complete"] is True and meta["corpus"]["records"] == lines
+    assert meta.complete is True and meta.corpus.records == lines
     assert info.index_type == "IVF_FLAT"
     print(f"killed after {seconds:.1f} s with {rows_after_kill} of {lines} rows; resumed to {lines}")

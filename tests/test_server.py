@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness.server_metrics import parse_search_histogram
+from harness.metrics.prometheus import parse_search_histogram
 
 pytestmark = pytest.mark.server
 

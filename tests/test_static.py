@@ -38,7 +38,7 @@ def test_static_model_loads_and_casts_to_float32(static_model):
     vectors = embedder.encode(["love and the night sky", "a child lost in the dark city"])
     assert vectors.dtype == np.float32 and vectors.shape == (2, 32)
     assert embedder.count_truncated(["sing " * 5000]) == 0
-    json.dumps(embedder.describe(), allow_nan=False)
+    json.dumps(embedder.describe().to_dict(), allow_nan=False)
 
 
 def test_static_model_ingest_and_query_through_cli(run_cli, static_model, small_corpus, tmp_path):
@@ -51,8 +51,8 @@ def test_static_model_ingest_and_query_through_cli(run_cli, static_model, small_
         assert store.row_count("harness_tiny_static") == records
         info = store.describe("harness_tiny_static")
         assert info.dimension == 32 and info.index_type == "IVF_FLAT"
-        assert info.meta["complete"] is True
-        assert info.meta["model"]["max_seq_length"] is None
+        assert info.meta.complete is True
+        assert info.meta.model.max_seq_length is None
 
     out = tmp_path / "out"
     result = run_cli("query", "--uri", db, "--probe", "sweet little lamb", "--probe", "the cold river at night",

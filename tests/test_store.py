@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from harness.errors import StoreError
+from harness.records import CollectionMeta, ModelRecord
 from harness.store import Store, collection_name, default_nlist, redact_uri
 
 
@@ -9,7 +10,7 @@ def _filled(tmp_path, rows=4000, dim=16, nlist=40):
     store = Store(str(tmp_path / "s.db"))
     rng = np.random.default_rng(0)
     vectors = rng.standard_normal((rows, dim)).astype(np.float32)
-    store.create_collection("c", dim, {"model": {"alias": "random"}})
+    store.create_collection("c", dim, CollectionMeta(ModelRecord("random")))
     ids = list(range(rows))
     store.insert("c", ids, [f"t{i}" for i in ids], ["g"] * rows, vectors)
     store.build_index("c", nlist)
@@ -47,8 +48,8 @@ def test_rebuild_with_other_nlist_replaces_the_index(tmp_path):
 
 def test_metadata_round_trip_and_listing(tmp_path):
     store, _ = _filled(tmp_path)
-    store.set_meta("c", {"model": {"alias": "random"}, "complete": True})
-    assert store.collection_meta("c")["complete"] is True
+    store.set_meta("c", CollectionMeta(ModelRecord("random"), complete=True))
+    assert store.collection_meta("c").complete is True
     assert store.harness_collections() == ["c"]
     with pytest.raises(StoreError, match="no collection 'missing'"):
         store.require_collection("missing")

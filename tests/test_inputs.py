@@ -1,10 +1,12 @@
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from harness.corpus import CorpusReader, default_probe_file, load_corpus, load_probes, record_id, text_id
-from harness.errors import CorpusError
+from harness import inputs
+from harness.errors import CorpusError, HarnessError
+from harness.inputs import CorpusReader, default_probe_file, load_corpus, load_probes, record_id, text_id
 
 from conftest import CORPORA
 
@@ -76,3 +78,51 @@ def test_probe_ids_and_duplicates(tmp_path):
     dup.write_text("id,text\na,one\na,two\n")
     with pytest.raises(CorpusError, match="repeats probe id 'a'"):
         load_probes(dup)
+
+
+def test_shipped_pairs_and_qrels_parse():
+    pairs = inputs.read_pairs(CORPORA / "pairs.csv", "label")
+    assert set(pairs["gold"]) == {0.0, 1.0} and pairs.attrs["kind"] == "label"
+    graded = inputs.read_pairs(CORPORA / "graded-pairs.csv")
+    assert graded.attrs["kind"] == "score" and graded["gold"].nunique() > 2
+    probes = load_probes(CORPORA / "blake.probes.csv")
+    qrels = inputs.read_qrels(CORPORA / "blake.qrels.csv", [p.id for p in probes])
+    assert len(qrels) > 100 and qrels["corpus_id"].dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    "content, kind, message",
+    [
+        ("sentence1,label\na,1\n", "label", "line 1: missing column sentence2"),
+        ("sentence1,sentence2,score\na,b,1\nc,d,high\n", "score", "line 3: unparseable score 'high'"),
+        ("sentence1,sentence2,label\na,b,1\nc,d,2\n", "label", "line 3: label must be 1 or 0"),
+        ("sentence1,sentence2,label\na,,1\n", "label", "line 2: empty sentence1 or sentence2"),
+        ("sentence1,sentence2,score\n", "score", "has no pairs"),
+    ],
+)
+def test_bad_pairs_name_file_and_line(tmp_path, content, kind, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(HarnessError) as caught:
+        inputs.read_pairs(path, kind)
+    assert str(path) in str(caught.value) and message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_bad_qrels_name_file_and_line(tmp_path):
+    path = tmp_path / "q.csv"
+    path.write_text("probe_id,corpus_id\np1,5\n")
+    with pytest.raises(HarnessError, match="line 1: missing column relevance"):
+        inputs.read_qrels(path, ["p1"])
+    path.write_text("probe_id,corpus_id,relevance\np1,5,1\np9,5,1\n")
+    with pytest.raises(HarnessError, match=r"line 3: unknown probe id 'p9'"):
+        inputs.read_qrels(path, ["p1"])
+    path.write_text("probe_id,corpus_id,relevance\np1,5,x\n")
+    with pytest.raises(HarnessError, match=r"line 2: unparseable relevance 'x'"):
+        inputs.read_qrels(path, ["p1"])
+    path.write_text("probe_id,corpus_id,relevance\np1,5,1\np1,77,1\n")
+    qrels = inputs.read_qrels(path, ["p1"])
+    with pytest.raises(HarnessError, match=r"line 3: unknown corpus id 77 \(not in collection c\)"):
+        inputs.check_qrels_ids(qrels, [5, 6], path, "c")
+    with pytest.raises(HarnessError, match="qrels file not found"):
+        inputs.read_qrels(tmp_path / "missing.csv")

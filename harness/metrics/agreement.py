@@ -1,11 +1,9 @@
-"""Agreement between ranked result lists, and latency statistics."""
+"""Agreement between two ranked result lists (top-k ids of two collections for one probe)."""
 
 from __future__ import annotations
 
 import math
 from typing import Hashable, Sequence
-
-import numpy as np
 
 
 def overlap_at_k(a: Sequence[Hashable], b: Sequence[Hashable], k: int | None = None) -> float:
@@ -71,21 +69,6 @@ def kendall_tau_common(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
     ranks_b = [position_b[item] for item in common]
     tau = kendalltau(ranks_a, ranks_b).statistic
     return float(tau)
-
-
-def latency_summary(samples_ms: Sequence[float]) -> dict:
-    """n, mean and p50/p95/p99 (linear interpolation) in milliseconds."""
-    values = np.asarray(samples_ms, dtype=float)
-    if values.size == 0:
-        return {"n": 0, "mean_ms": math.nan, "p50_ms": math.nan, "p95_ms": math.nan, "p99_ms": math.nan}
-    p50, p95, p99 = np.percentile(values, [50, 95, 99])
-    return {
-        "n": int(values.size),
-        "mean_ms": float(values.mean()),
-        "p50_ms": float(p50),
-        "p95_ms": float(p95),
-        "p99_ms": float(p99),
-    }
 
 
 def agreement(a: Sequence[Hashable], b: Sequence[Hashable], k: int, p: float = 0.9) -> dict:

@@ -2,7 +2,8 @@ import math
 
 import pytest
 
-from harness.metrics import agreement, jaccard, kendall_tau_common, latency_summary, overlap_at_k, rank_biased_overlap
+from harness.metrics.agreement import agreement, jaccard, kendall_tau_common, overlap_at_k, rank_biased_overlap
+from harness.metrics.latency import latency_summary
 
 
 def test_overlap_and_jaccard_by_hand():

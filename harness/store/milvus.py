@@ -1,4 +1,5 @@
-"""The Milvus side: one collection per model, on Milvus Lite or a Milvus server.
+"""The Milvus :class:`~harness.store.base.VectorStore`: one collection per model, on Milvus
+Lite or a Milvus server.
 
 Order that is right on both (see the Lite notes in the README): create the collection
 without an index, insert, flush, create the index (a server builds it; we wait), load,
@@ -9,191 +10,46 @@ later ``harness query`` needs no other state.
 from __future__ import annotations
 
 import json
-import logging
-import math
 import os
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
 
 from harness.errors import StoreError
+from harness.records import CollectionMeta, Hit, IndexSpec, SearchParams
+from harness.store.base import CollectionInfo
+from harness.store.connection import (
+    DEFAULT_URI,
+    capabilities,
+    milvus_errors,
+    open_client,
+    redact_uri,
+    release_lite,
+)
 
 META_KEY = "harness.meta"
-COLLECTION_PREFIX = "harness_"
-DEFAULT_URI = "harness.db"
-INDEX_TYPE = "IVF_FLAT"
-METRIC = "L2"
 VECTOR_FIELD = "vector"
 TEXT_MAX = 65535
 GROUP_MAX = 1024
 INSERT_BYTES = 16 << 20  # well under gRPC's 64 MiB message limit
-MAX_NLIST = 65536
-
-# gRPC's C core logs keepalive chatter (GOAWAY too_many_pings after a long encode) straight
-# to stderr; the connection recovers, and real failures reach us as exceptions. Read when
-# grpc first loads, which pymilvus does lazily after this module.
-os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 
 
-# pymilvus pings every 10 s; Lite's in-process gRPC server allows one ping per 5 minutes
-# without data and answers more with GOAWAY, which fails a long call (an index build over
-# a million rows) and makes pymilvus retry it. Local calls need no keepalive.
-LITE_GRPC_OPTIONS = {"grpc.keepalive_time_ms": 3_600_000, "grpc.keepalive_permit_without_calls": False}
-
-
-def lite_segment_rows() -> int:
-    try:
-        from milvus_lite.constants import MAX_SEGMENT_ROWS
-
-        return int(MAX_SEGMENT_ROWS)
-    except (ImportError, AttributeError, ValueError):
-        return 100_000
-
-
-def is_lite_uri(uri: str) -> bool:
-    return uri.endswith(".db")
-
-
-def redact_uri(uri: str) -> str:
-    """The URI without any credentials (https://user:pass@host -> https://host)."""
-    if "://" in uri and "@" in uri.split("://", 1)[1]:
-        scheme, rest = uri.split("://", 1)
-        return f"{scheme}://{rest.split('@', 1)[1]}"
-    return uri
-
-
-def default_nlist(rows: int, segment_rows: int | None = None) -> int:
-    """4 * sqrt(rows), with at least 39 training points per list (FAISS's minimum).
-
-    Milvus trains an IVF index per segment, so on a store whose segments hold at most
-    ``segment_rows`` rows the 39-point rule applies to a segment, not to the collection.
-    """
-    if rows <= 0:
-        return 1
-    trainable = min(rows, segment_rows) if segment_rows else rows
-    return max(1, min(round(4 * math.sqrt(rows)), trainable // 39, MAX_NLIST))
-
-
-def collection_name(model_alias: str, prefix: str = "") -> str:
-    from harness.models import sanitize_name
-
-    parts = [COLLECTION_PREFIX.rstrip("_")]
-    if prefix:
-        parts.append(sanitize_name(prefix))
-    parts.append(sanitize_name(model_alias))
-    return "_".join(parts)[:255]
-
-
-@dataclass(frozen=True)
-class Hit:
-    id: int
-    distance: float
-    text: str
-    group: str
-
-
-@dataclass(frozen=True)
-class CollectionInfo:
-    name: str
-    rows: int
-    dimension: int | None
-    index_type: str | None
-    metric: str | None
-    nlist: int | None
-    meta: dict
-
-    @property
-    def model_alias(self) -> str:
-        return self.meta.get("model", {}).get("alias", "?")
-
-
-def _first_line(exc: BaseException) -> str:
-    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return str(message).strip().splitlines()[0]
-
-
-@contextmanager
-def _milvus_errors(action: str, uri: str) -> Iterator[None]:
-    from pymilvus.exceptions import MilvusException
-
-    try:
-        yield
-    except MilvusException as exc:
-        raise StoreError(f"Milvus at {redact_uri(uri)}: {action} failed: {_first_line(exc)}") from None
-
-
-def _lite_locked(path: Path) -> bool:
-    lock = path / "LOCK"
-    if not lock.exists():
-        return False
-    try:
-        import fcntl
-    except ImportError:
-        return False
-    with open(lock, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return False
-
-
-class Store:
+class MilvusStore:
     """A connection to one Milvus (Lite file or server) with the harness's operations."""
 
     def __init__(self, uri: str = DEFAULT_URI, token: str = "", timeout: float = 10.0, retries: int = 3):
-        # pymilvus and Lite's gRPC server log tracebacks for errors that we raise as clear ones.
-        for logger in ("pymilvus", "milvus_lite", "grpc._server"):
-            logging.getLogger(logger).setLevel(logging.CRITICAL)
         self.uri = uri
-        self.is_lite = is_lite_uri(uri)
-        self.segment_rows = lite_segment_rows() if self.is_lite else None
-        self.client = self._connect(token, timeout, retries)
+        self.capabilities = capabilities(uri)
+        self.client = open_client(uri, token, timeout, retries)
 
-    # --- connection -------------------------------------------------------------------
+    @property
+    def is_lite(self) -> bool:
+        return self.capabilities.embedded
 
-    def _connect(self, token: str, timeout: float, retries: int):
-        from pymilvus import MilvusClient
-        from pymilvus.exceptions import MilvusException
-
-        if self.is_lite:
-            return self._connect_lite()
-        last = None
-        for attempt in range(max(1, retries)):
-            try:
-                return MilvusClient(uri=self.uri, token=token, timeout=timeout)
-            except MilvusException as exc:
-                last = exc
-                if "auth" in _first_line(exc).lower() or "permission" in _first_line(exc).lower():
-                    break
-                time.sleep(min(2.0, 0.5 * (attempt + 1)))
-        raise StoreError(f"cannot reach Milvus at {redact_uri(self.uri)}: {_first_line(last)}")
-
-    def _connect_lite(self):
-        from pymilvus import MilvusClient
-        from pymilvus.exceptions import MilvusException
-
-        path = Path(self.uri).expanduser().resolve()
-        if not path.parent.is_dir():
-            raise StoreError(f"cannot create Milvus Lite database {self.uri}: folder {path.parent} does not exist")
-        if path.exists() and not path.is_dir():
-            raise StoreError(f"{self.uri} exists and is not a Milvus Lite database (expected a folder)")
-        try:
-            return MilvusClient(str(path), grpc_options=LITE_GRPC_OPTIONS)
-        except MilvusException as exc:
-            if _lite_locked(path):
-                raise StoreError(
-                    f"Milvus Lite database {self.uri} is in use by another process "
-                    "(Lite allows one process at a time): stop it, or use a Milvus server (--uri http://...)"
-                ) from None
-            raise StoreError(f"cannot open Milvus Lite database {self.uri}: {_first_line(exc)}") from None
-        except ImportError:
-            raise StoreError("Milvus Lite is not installed: pip install milvus-lite") from None
+    @property
+    def segment_rows(self) -> int | None:
+        return self.capabilities.segment_rows
 
     def close(self) -> None:
         try:
@@ -201,22 +57,16 @@ class Store:
         except Exception:
             pass
         if self.is_lite:
-            # Release the file lock now, not at interpreter exit.
-            try:
-                from milvus_lite.server_manager import server_manager_instance
+            release_lite(self.uri)
 
-                server_manager_instance.release_server(str(Path(self.uri).expanduser().resolve()))
-            except Exception:
-                pass
-
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> "MilvusStore":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
     def _errors(self, action: str):
-        return _milvus_errors(action, self.uri)
+        return milvus_errors(action, self.uri)
 
     # --- collections and metadata --------------------------------------------------------
 
@@ -224,20 +74,14 @@ class Store:
         with self._errors("has_collection"):
             return self.client.has_collection(name)
 
-    def collection_meta(self, name: str) -> dict | None:
+    def collection_meta(self, name: str) -> CollectionMeta | None:
         with self._errors(f"describe collection {name}"):
             described = self.client.describe_collection(name)
-        raw = (described.get("properties") or {}).get(META_KEY)
-        if not raw:
-            return None
-        try:
-            return json.loads(raw)
-        except json.JSONDecodeError:
-            return None
+        return CollectionMeta.from_json((described.get("properties") or {}).get(META_KEY))
 
-    def set_meta(self, name: str, meta: dict) -> None:
+    def set_meta(self, name: str, meta: CollectionMeta) -> None:
         with self._errors(f"write metadata of {name}"):
-            self.client.alter_collection_properties(name, properties={META_KEY: json.dumps(meta, sort_keys=True)})
+            self.client.alter_collection_properties(name, properties={META_KEY: meta.to_json()})
 
     def harness_collections(self) -> list[str]:
         """Collections that carry harness metadata, sorted by name."""
@@ -245,7 +89,7 @@ class Store:
             names = self.client.list_collections()
         return sorted(n for n in names if self.collection_meta(n) is not None)
 
-    def require_collection(self, name: str) -> dict:
+    def require_collection(self, name: str) -> CollectionMeta:
         if not self.has_collection(name):
             available = ", ".join(self.harness_collections()) or "none; run harness ingest first"
             raise StoreError(f"no collection {name!r} in {redact_uri(self.uri)} (harness collections: {available})")
@@ -254,7 +98,7 @@ class Store:
             raise StoreError(f"collection {name!r} was not built by harness (it has no harness metadata)")
         return meta
 
-    def create_collection(self, name: str, dimension: int, meta: dict) -> None:
+    def create_collection(self, name: str, dimension: int, meta: CollectionMeta) -> None:
         from pymilvus import DataType, MilvusClient
 
         schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -263,9 +107,7 @@ class Store:
         schema.add_field("group", DataType.VARCHAR, max_length=GROUP_MAX)
         schema.add_field(VECTOR_FIELD, DataType.FLOAT_VECTOR, dim=int(dimension))
         with self._errors(f"create collection {name}"):
-            self.client.create_collection(
-                name, schema=schema, properties={META_KEY: json.dumps(meta, sort_keys=True)}
-            )
+            self.client.create_collection(name, schema=schema, properties={META_KEY: meta.to_json()})
 
     def drop_collection(self, name: str) -> None:
         with self._errors(f"drop collection {name}"):
@@ -284,16 +126,19 @@ class Store:
                 return int(field["params"]["dim"])
         return None
 
-    def index_info(self, name: str) -> dict | None:
+    def _index_info(self, name: str) -> dict | None:
         with self._errors(f"describe index of {name}"):
             indexes = self.client.list_indexes(name, field_name=VECTOR_FIELD)
             if not indexes:
                 return None
             return self.client.describe_index(name, indexes[0])
 
+    def has_index(self, name: str) -> bool:
+        return self._index_info(name) is not None
+
     def index_settings(self, name: str) -> tuple[str | None, str | None, int | None]:
         """(index type, metric, nlist) of the vector index, Nones when there is none."""
-        index = self.index_info(name) or {}
+        index = self._index_info(name) or {}
         params = index.get("params") or {}
         if isinstance(params, str):
             params = json.loads(params)
@@ -304,18 +149,12 @@ class Store:
         return index.get("index_type"), index.get("metric_type"), int(nlist) if nlist is not None else None
 
     def describe(self, name: str) -> CollectionInfo:
-        meta = self.collection_meta(name) or {}
+        meta = self.collection_meta(name)
         index_type, metric, nlist = self.index_settings(name)
         with self._errors(f"stats of {name}"):
             rows = int(self.client.get_collection_stats(name).get("row_count", 0))
         return CollectionInfo(
-            name=name,
-            rows=rows,
-            dimension=self.dimension(name),
-            index_type=index_type,
-            metric=metric,
-            nlist=nlist,
-            meta=meta,
+            name=name, rows=rows, dimension=self.dimension(name), index_type=index_type, metric=metric, nlist=nlist, meta=meta
         )
 
     # --- rows ------------------------------------------------------------------------------
@@ -343,15 +182,17 @@ class Store:
 
     # --- index and load ------------------------------------------------------------------------
 
-    def build_index(self, name: str, nlist: int) -> None:
-        """Flush, (re)build IVF_FLAT with this nlist, wait for it, load."""
+    def build_index(self, name: str, index: IndexSpec | int) -> None:
+        """Flush, (re)build the index with these settings, wait for it, load."""
         from pymilvus import MilvusClient
         from pymilvus.exceptions import MilvusException
 
+        spec = index if isinstance(index, IndexSpec) else IndexSpec(nlist=index)
+        wanted = (spec.type, spec.metric, spec.nlist)
         with self._errors(f"flush {name}"):
             self.client.flush(name)
         current = self.index_settings(name)
-        if current == (INDEX_TYPE, METRIC, nlist):
+        if current == wanted:
             self.ensure_loaded(name)
             return
         with self._errors(f"build index on {name}"):
@@ -360,15 +201,12 @@ class Store:
                 for index_name in self.client.list_indexes(name, field_name=VECTOR_FIELD):
                     self.client.drop_index(name, index_name)
             params = MilvusClient.prepare_index_params()
-            # Lite reads nlist only from the nested "params"; servers read the flat one.
-            params.add_index(
-                VECTOR_FIELD, index_type=INDEX_TYPE, metric_type=METRIC, params={"nlist": nlist, "params": {"nlist": nlist}}
-            )
+            params.add_index(VECTOR_FIELD, index_type=spec.type, metric_type=spec.metric, params=spec.index_params())
             try:
                 self.client.create_index(name, params)
             except MilvusException as exc:
                 # A retried call whose first attempt went through finds its own index.
-                if "already exists" not in str(exc) or self.index_settings(name) != (INDEX_TYPE, METRIC, nlist):
+                if "already exists" not in str(exc) or self.index_settings(name) != wanted:
                     raise
         self._wait_for_index(name)
         with self._errors(f"load {name}"):
@@ -378,7 +216,7 @@ class Store:
         """A server builds indexes asynchronously: load only once every row is indexed."""
         deadline = time.monotonic() + timeout
         while True:
-            info = self.index_info(name) or {}
+            info = self._index_info(name) or {}
             state = str(info.get("state", "Finished"))
             if state.endswith("Failed"):
                 raise StoreError(f"index build on {name} failed: {info.get('index_state_fail_reason', state)}")
@@ -395,25 +233,23 @@ class Store:
             return self.client.get_load_state(name).get("state") == LoadState.Loaded
 
     def ensure_loaded(self, name: str) -> None:
-        if self.index_info(name) is None:
+        if not self.has_index(name):
             raise StoreError(f"collection {name!r} has no index yet: finish it with harness ingest")
         if not self.is_loaded(name):
             with self._errors(f"load {name}"):
                 self.client.load_collection(name)
 
-    # --- search ------------------------------------------------------------------------------------
+    # --- search and reading ------------------------------------------------------------------------
 
     def search(self, name: str, vectors: np.ndarray, top_k: int, nprobe: int | None = None) -> list[list[Hit]]:
-        params: dict = {"metric_type": METRIC, "params": {}}
-        if nprobe:
-            params["params"]["nprobe"] = int(nprobe)
+        params = SearchParams(top_k, nprobe)
         with self._errors(f"search {name}"):
             results = self.client.search(
                 name,
                 data=[np.asarray(v, dtype=np.float32) for v in vectors],
-                limit=int(top_k),
+                limit=int(params.top_k),
                 output_fields=["text", "group"],
-                search_params=params,
+                search_params=params.search_params(),
                 anns_field=VECTOR_FIELD,
             )
         return [
@@ -431,28 +267,62 @@ class Store:
             np.asarray([r[VECTOR_FIELD] for r in rows], dtype=np.float32),
         )
 
-    def fetch_vectors(self, name: str, batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
-        """All (ids, vectors, texts, groups) of a collection, for exact-search comparisons."""
-        ids, vectors, texts, groups = [], [], [], []
+    def rows_by_ids(self, name: str, ids: Sequence[int], batch: int = 1000) -> tuple[np.ndarray, list[str], list[str]]:
+        """(vectors, texts, groups) of these ids, in the order given; a missing id fails."""
+        found: dict[int, dict] = {}
+        with self._errors(f"read rows of {name}"):
+            for start in range(0, len(ids), batch):
+                part = [int(i) for i in ids[start : start + batch]]
+                for row in self.client.query(name, ids=part, output_fields=["id", "text", "group", VECTOR_FIELD]):
+                    found[int(row["id"])] = row
+        missing = [int(i) for i in ids if int(i) not in found]
+        if missing:
+            raise StoreError(f"collection {name} has no row with id {missing[0]} ({len(missing)} ids missing)")
+        rows = [found[int(i)] for i in ids]
+        vectors = np.asarray([r[VECTOR_FIELD] for r in rows], dtype=np.float32).reshape(len(rows), -1)
+        return vectors, [r["text"] for r in rows], [r["group"] for r in rows]
+
+    def iter_rows(
+        self, name: str, vectors: bool = True, batch_size: int = 4096
+    ) -> Iterator[tuple[np.ndarray, np.ndarray | None, list[str], list[str]]]:
+        """Every row in batches of (ids, vectors or None, texts, groups), in the server's order."""
+        import logging
+
+        # pymilvus warns on every query_iterator against Lite (no server mvcc timestamp).
+        logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
+        fields = ["id", "text", "group", *([VECTOR_FIELD] if vectors else [])]
         with self._errors(f"read {name}"):
-            iterator = self.client.query_iterator(
-                name, batch_size=batch_size, output_fields=["id", "text", "group", VECTOR_FIELD]
-            )
+            iterator = self.client.query_iterator(name, batch_size=batch_size, output_fields=fields)
             try:
                 while True:
                     batch = iterator.next()
                     if not batch:
                         break
-                    for row in batch:
-                        ids.append(int(row["id"]))
-                        vectors.append(row[VECTOR_FIELD])
-                        texts.append(row["text"])
-                        groups.append(row["group"])
+                    ids = np.asarray([int(row["id"]) for row in batch], dtype=np.int64)
+                    matrix = np.asarray([row[VECTOR_FIELD] for row in batch], dtype=np.float32) if vectors else None
+                    yield ids, matrix, [row["text"] for row in batch], [row["group"] for row in batch]
             finally:
                 iterator.close()
-        return np.asarray(ids, dtype=np.int64), np.asarray(vectors, dtype=np.float32), texts, groups
+
+    def fetch_vectors(self, name: str, batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+        """All (ids, vectors, texts, groups) of a collection in memory; prefer :meth:`iter_rows`."""
+        ids, vectors, texts, groups = [], [], [], []
+        for batch_ids, batch_vectors, batch_texts, batch_groups in self.iter_rows(name, True, batch_size):
+            ids.append(batch_ids)
+            vectors.append(batch_vectors)
+            texts.extend(batch_texts)
+            groups.extend(batch_groups)
+        if not ids:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32), [], []
+        return np.concatenate(ids), np.concatenate(vectors), texts, groups
 
 
-def connect(uri: str | None = None, token: str | None = None, timeout: float = 10.0) -> Store:
+# The name every caller used before the VectorStore protocol; kept for notebooks.
+Store = MilvusStore
+
+
+def connect(uri: str | None = None, token: str | None = None, timeout: float = 10.0) -> MilvusStore:
     """Connect with environment fallbacks: MILVUS_URI and MILVUS_TOKEN."""
-    return Store(uri or os.environ.get("MILVUS_URI") or DEFAULT_URI, token or os.environ.get("MILVUS_TOKEN", ""), timeout)
+    return MilvusStore(
+        uri or os.environ.get("MILVUS_URI") or DEFAULT_URI, token or os.environ.get("MILVUS_TOKEN", ""), timeout
+    )

@@ -1,5 +1,5 @@
-"""Write a study: every table as CSV and JSON (and Parquet when pandas has an engine),
-its plots as PNG, study.json, and one self-contained HTML report with the plots inlined."""
+"""Write a study for people: its plots as PNG beside the tables, and one self-contained
+HTML report with the plots inlined. The tables and their titles come from the registry."""
 
 from __future__ import annotations
 
@@ -11,19 +11,10 @@ from pathlib import Path
 import pandas as pd
 
 from harness.errors import HarnessError
+from harness.study import Study, load_study, tables
 
-TITLES = {
-    "cost": "Per-model cost",
-    "contrast": "Contrast on labelled pairs",
-    "graded": "Graded pairs: correlation with gold scores (x100)",
-    "retrieval": "Retrieval with relevance judgements",
-    "coherence": "Group coherence",
-    "fidelity_summary": "Index fidelity: IVF_FLAT vs exact search",
-    "fidelity": "Index fidelity: recall by nprobe",
-    "alignment": "Space alignment between collections",
-    "affinity": "Group affinity (long form)",
-    "pair_scores": "Per-pair cosine similarity",
-}
+# Long-form tables are in the files and drawn as plots, not printed in the report.
+LONG_TABLES = {"pair_scores", "affinity"}
 
 PLOT_TITLES = {
     "similarity": "Similarity distributions (similar vs dissimilar pairs)",
@@ -33,36 +24,6 @@ PLOT_TITLES = {
     "latency": "Search latency (query output)",
     "ivf_recall": "IVF recall vs nprobe",
 }
-
-
-def parquet_engine() -> str | None:
-    for engine in ("pyarrow", "fastparquet"):
-        try:
-            __import__(engine)
-            return engine
-        except ImportError:
-            continue
-    return None
-
-
-def write_tables(tables: dict[str, pd.DataFrame], directory: str | Path) -> list[Path]:
-    """Each table as NAME.csv, NAME.json (records) and NAME.parquet where possible."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    engine = parquet_engine()
-    written = []
-    for name, frame in tables.items():
-        path = directory / f"{name}.csv"
-        frame.to_csv(path, index=False)
-        written.append(path)
-        path = directory / f"{name}.json"
-        path.write_text(frame.to_json(orient="records", indent=1, default_handler=str) + "\n")
-        written.append(path)
-        if engine and not frame.empty:
-            path = directory / f"{name}.parquet"
-            frame.to_parquet(path, index=False, engine=engine)
-            written.append(path)
-    return written
 
 
 def _read_query(query_dir: str | Path | None) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict | None]:
@@ -77,9 +38,9 @@ def _read_query(query_dir: str | Path | None) -> tuple[pd.DataFrame | None, pd.D
     return overlap, latency, manifest
 
 
-def write_plots(study, directory: str | Path, query_dir: str | Path | None = None) -> dict[str, Path]:
+def write_plots(study: Study, directory: str | Path, query_dir: str | Path | None = None) -> dict[str, Path]:
     """All plots the study's tables allow, under DIRECTORY/plots; name -> path."""
-    from harness import plots
+    from harness.output import plots
 
     folder = Path(directory) / "plots"
     overlap, latency, _ = _read_query(query_dir)
@@ -97,21 +58,14 @@ def write_plots(study, directory: str | Path, query_dir: str | Path | None = Non
     return {name: path for name, path in made.items() if path is not None}
 
 
-def write_study(study, directory: str | Path, query_dir: str | Path | None = None, html: str | Path | None = None) -> list[Path]:
-    """Tables, plots, study.json (manifest, warnings, plot list) and optionally the HTML."""
+def write_study(
+    study: Study, directory: str | Path, query_dir: str | Path | None = None, html: str | Path | None = None
+) -> list[Path]:
+    """Tables, plots, study.json (manifest, warnings, table and plot lists) and optionally the HTML."""
     directory = Path(directory)
-    written = write_tables(study.tables(), directory)
     made = write_plots(study, directory, query_dir)
+    written = study.save(directory, extra={"plots": {name: str(p.relative_to(directory)) for name, p in made.items()}})
     written.extend(made.values())
-    path = directory / "study.json"
-    path.write_text(
-        json.dumps(
-            {"manifest": study.manifest, "warnings": study.warnings, "tables": list(study.tables()),
-             "plots": {name: str(p.relative_to(directory)) for name, p in made.items()}},
-            indent=2, default=str,
-        ) + "\n"
-    )
-    written.append(path)
     if html:
         written.append(write_html(study, html, query_dir=query_dir, plot_paths=made))
     return written
@@ -140,7 +94,7 @@ figcaption,.note{font-size:12px;color:#666}pre{background:#f7f7f7;padding:1em;fo
 """
 
 
-def write_html(study, html: str | Path, query_dir: str | Path | None = None, plot_paths: dict[str, Path] | None = None) -> Path:
+def write_html(study: Study, html: str | Path, query_dir: str | Path | None = None, plot_paths: dict[str, Path] | None = None) -> Path:
     """One self-contained HTML file: tables, plots inlined as base64 PNG, the run manifest."""
     html = Path(html)
     html.parent.mkdir(parents=True, exist_ok=True)
@@ -162,11 +116,10 @@ def write_html(study, html: str | Path, query_dir: str | Path | None = None, plo
     )
     for warning in study.warnings or []:
         parts.append(f"<p class=note>note: {html_lib.escape(str(warning))}</p>")
-    tables = study.tables()
-    for name in ("cost", "contrast", "graded", "retrieval", "coherence", "fidelity_summary", "fidelity", "alignment"):
-        frame = tables.get(name)
-        if frame is not None and not frame.empty:
-            parts.append(f"<h2>{html_lib.escape(TITLES[name])}</h2>{_table_html(frame)}")
+    for name, table in tables().items():
+        frame = study.tables.get(name)
+        if name not in LONG_TABLES and frame is not None and not frame.empty:
+            parts.append(f"<h2>{html_lib.escape(table.title)}</h2>{_table_html(frame)}")
     if latency_frame is not None and not latency_frame.empty:
         parts.append(f"<h2>Search latency (query output)</h2>{_table_html(latency_frame)}")
     parts.append("<h2>Plots</h2>")
@@ -187,8 +140,6 @@ def write_html(study, html: str | Path, query_dir: str | Path | None = None, plo
 
 def build_report(study_dir: str | Path, html: str | Path, query_dir: str | Path | None = None) -> Path:
     """The HTML report of a study folder written by harness evaluate --output."""
-    from harness.evaluation import load_study
-
     study = load_study(study_dir)
     made = write_plots(study, study_dir, query_dir)
     return write_html(study, html, query_dir=query_dir, plot_paths=made)

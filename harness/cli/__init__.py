@@ -1,0 +1,87 @@
+"""The command line: ``app`` registers every command module; ``main()`` is the entry point
+that maps every error a user can cause to one line and an exit code.
+
+Nothing imports this package: command modules import only :mod:`harness.cli.common` and
+the library, so the arrows run one way.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import typer
+
+from harness.cli import info, ingest, query, study
+from harness.errors import HarnessError
+
+app = typer.Typer(
+    help="Compare sentence-embedding models through Milvus: ingest a corpus once per model, probe every collection, compare.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+for command in (ingest.ingest, query.query, info.collections, info.models, info.cache, study.evaluate, study.report):
+    app.command()(command)
+
+INTERRUPTED = 130
+
+
+def configure_process() -> None:
+    """Process-wide settings for a CLI run, made once here rather than by library code."""
+    # gRPC's C core logs keepalive chatter straight to stderr; read when grpc first loads.
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if "transformers" in sys.modules:  # already imported (a notebook, a test): the variables came too late
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.set_verbosity_error()
+        transformers_logging.disable_progress_bar()
+    # Libraries log tracebacks for failures the harness reports as one line; pymilvus
+    # re-configures its loggers when imported, and a global disable survives that.
+    logging.disable(logging.CRITICAL)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code: 0 done, 1 error, 2 usage error, 130 interrupted."""
+    try:
+        code = app(args=argv, prog_name="harness", standalone_mode=False)
+    except typer.TyperException as exc:
+        # Usage errors print as click prints them (usage line, hint, one error line); with
+        # no arguments at all the help is already on screen.
+        if type(exc).__name__ != "NoArgsIsHelpError":
+            exc.show()  # type: ignore[attr-defined]
+        return exc.exit_code
+    except (KeyboardInterrupt, typer.Abort):
+        code = INTERRUPTED
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        from pymilvus.exceptions import MilvusException
+
+        if isinstance(exc, MilvusException):
+            print(f"error: Milvus: {getattr(exc, 'message', exc)}", file=sys.stderr)
+            return 1
+        raise
+    if code == INTERRUPTED:
+        print("interrupted", file=sys.stderr)
+        return INTERRUPTED
+    return code if isinstance(code, int) else 0
+
+
+def main() -> None:
+    configure_process()
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()

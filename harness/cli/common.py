@@ -1,0 +1,103 @@
+"""What the commands share: each shared option defined once, the console, the progress
+bar, and the experiment file fed to click's ``default_map``.
+
+Precedence, with no hand-merging: command line > environment (``MILVUS_URI``,
+``MILVUS_TOKEN``) > experiment file > built-in default. The eager ``--config`` option
+loads the file (or ./harness.toml) before the other options are resolved.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Iterator, Optional
+
+import typer
+
+from harness.records import Progress
+
+
+def _load_config(ctx: typer.Context, value: Optional[Path]) -> Optional[Path]:
+    from harness.config import load_experiment
+
+    experiment = load_experiment(value)
+    ctx.default_map = {**(ctx.default_map or {}), **experiment.defaults_for(ctx.info_name or "")}
+    ctx.meta["experiment"] = experiment
+    return value
+
+
+def experiment(ctx: typer.Context):
+    """The experiment the ``--config`` callback loaded (built-in defaults when there is none)."""
+    from harness.config import Experiment
+
+    return ctx.meta.get("experiment") or Experiment()
+
+
+ConfigOpt = Annotated[
+    Optional[Path],
+    typer.Option("--config", help="Experiment TOML file (default: ./harness.toml if present).", is_eager=True,
+                 callback=_load_config),
+]
+UriOpt = Annotated[
+    Optional[str],
+    typer.Option("--uri", envvar="MILVUS_URI",
+                 help="Milvus Lite file (*.db) or server URI (http[s]://host:port). Default: harness.db."),
+]
+TokenOpt = Annotated[
+    Optional[str],
+    typer.Option("--token", envvar="MILVUS_TOKEN", show_envvar=True,
+                 help="Server token (user:password or API key). Prefer the environment variable."),
+]
+DeviceOpt = Annotated[
+    str, typer.Option("--device", help="auto, cpu, cuda, cuda:N, or a comma-separated list (one encoding process per device).")
+]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the embedding cache.")]
+CollectionsOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--collections", "--collection", "-c",
+                 help="Collections, comma-separated or repeated (default: all harness collections)."),
+]
+TopKOpt = Annotated[int, typer.Option("--top-k", "-k", help="Hits per probe; k of recall@k, coherence, fidelity and agreement.")]
+NprobeOpt = Annotated[Optional[int], typer.Option("--nprobe", help="IVF lists searched per query (default: the server's).")]
+ProbesOpt = Annotated[
+    Optional[Path], typer.Option("--probes", help="Probe file: .txt (one a line) or .csv/.jsonl with id,text.")
+]
+OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Folder for the output files.")]
+BatchSizeOpt = Annotated[int, typer.Option("--batch-size", help="Sentences per encode batch.")]
+
+
+def split_names(values: Optional[list[str]]) -> list[str]:
+    """Repeated and comma-separated option values as one list."""
+    return [name.strip() for value in values or [] for name in value.split(",") if name.strip()]
+
+
+def console():
+    from rich.console import Console
+
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        out.width = 200  # files and pipes: no wrapping of wide tables
+    return out
+
+
+@contextmanager
+def progress_bar(out, per_stage: bool = False) -> Iterator:
+    """A progress callback for the library, drawn only on a terminal: one bar whose label
+    follows the stage, or one bar per stage (``per_stage``: ingest's one bar per model)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bars
+
+    bars = Bars(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=out, transient=True, disable=not out.is_terminal,
+    )
+    tasks: dict[str, int] = {}
+
+    def update(step: Progress) -> None:
+        key = step.stage if per_stage else ""
+        if key not in tasks:
+            tasks[key] = bars.add_task(step.stage, total=step.total)
+        bars.update(tasks[key], description=step.stage, completed=step.done, total=step.total)
+
+    with bars:
+        yield update

@@ -1,0 +1,76 @@
+"""`harness query`: probe every collection, side by side, with agreement and latency."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from harness.cli.common import (
+    CollectionsOpt,
+    ConfigOpt,
+    DeviceOpt,
+    NoCacheOpt,
+    NprobeOpt,
+    OutputOpt,
+    ProbesOpt,
+    TokenOpt,
+    TopKOpt,
+    UriOpt,
+    console,
+    progress_bar,
+    split_names,
+)
+from harness.errors import HarnessError
+
+
+def query(
+    probes: ProbesOpt = None,
+    probe: Annotated[Optional[list[str]], typer.Option("--probe", "-p", help="A probe sentence. Repeatable.")] = None,
+    collections: CollectionsOpt = None,
+    probe_model: Annotated[Optional[str], typer.Option("--probe-model", help="Embed probes with this one model for every collection.")] = None,
+    top_k: TopKOpt = 10,
+    nprobe: NprobeOpt = None,
+    repeats: Annotated[int, typer.Option("--repeats", help="Timed searches per probe after a warm-up (0: no timing).")] = 3,
+    output: OutputOpt = None,
+    show: Annotated[int, typer.Option("--show", help="Hits per collection shown per probe in the terminal (0: none).")] = 5,
+    metrics_url: Annotated[Optional[str], typer.Option("--metrics-url", help="Milvus Prometheus endpoint (http://host:9091/metrics) for server-side latency.")] = None,
+    uri: UriOpt = None,
+    token: TokenOpt = None,
+    device: DeviceOpt = "auto",
+    no_cache: NoCacheOpt = False,
+    config: ConfigOpt = None,
+):
+    """Probe every collection and report hits side by side, agreement and latency."""
+    from harness.inputs import load_probes, probes_from_texts
+    from harness.output.terminal import frame_table, print_side_by_side
+    from harness.querying import query as run_query
+
+    if probe:
+        probe_list = probes_from_texts(probe)
+    elif probes is not None:
+        probe_list = load_probes(probes)
+    else:
+        raise HarnessError("no probes: pass --probes FILE or --probe TEXT")
+    out = console()
+    with progress_bar(out) as progress:
+        result = run_query(
+            probe_list, split_names(collections) or None, uri, token, probe_model=probe_model, top_k=top_k,
+            nprobe=nprobe, repeats=repeats, device=device, cache=not no_cache, metrics_url=metrics_url,
+            progress=progress,
+        )
+    if show:
+        print_side_by_side(out, result.hits, top=show)
+    summary = result.agreement_summary()
+    if not summary.empty:
+        out.print(frame_table(summary, title=f"Agreement of top-{top_k} results (mean over probes)"))
+    if not result.alignment.empty:
+        out.print(frame_table(result.alignment, title="Probe model vs each collection's model (same stored lines)"))
+    if repeats:
+        out.print(frame_table(result.latency, title="Search latency (ms, client side) and probe embedding time", digits=2))
+    for warning in result.warnings:
+        out.print(f"[yellow]note:[/] {warning}")
+    if output:
+        written = result.write(output)
+        out.print(f"wrote {', '.join(str(p) for p in written)}")

@@ -1,0 +1,35 @@
+"""Models: specs (what a name points to), the Embedder seam, and its sentence-transformers
+implementation. Only ``load_model`` imports torch and sentence-transformers, when called."""
+
+from harness.models.base import Embedder, Role
+from harness.models.sentence import SentenceTransformerEmbedder, load_model
+from harness.models.catalog import folder_metadata, folder_size, list_packaged_models
+from harness.models.specs import (
+    INSTALL_HINT,
+    PACKAGED_MODELS,
+    ModelRef,
+    PackagedModel,
+    model_alias,
+    packaged_folder,
+    ref_for_record,
+    resolve_model,
+)
+
+
+__all__ = [
+    "Embedder",
+    "INSTALL_HINT",
+    "ModelRef",
+    "PACKAGED_MODELS",
+    "PackagedModel",
+    "Role",
+    "SentenceTransformerEmbedder",
+    "folder_metadata",
+    "folder_size",
+    "list_packaged_models",
+    "load_model",
+    "model_alias",
+    "packaged_folder",
+    "ref_for_record",
+    "resolve_model",
+]

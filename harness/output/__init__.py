@@ -1,0 +1,1 @@
+"""What people read: terminal tables, plots, and the self-contained HTML report."""

@@ -1,0 +1,30 @@
+"""Vector stores: the protocol pipelines use, and its Milvus (Lite or server) implementation.
+pymilvus is imported only when a store is opened."""
+
+from harness.store.base import (
+    COLLECTION_PREFIX,
+    Capabilities,
+    CollectionInfo,
+    VectorStore,
+    collection_name,
+    default_nlist,
+    sanitize_name,
+)
+from harness.store.connection import DEFAULT_URI, is_lite_uri, redact_uri
+from harness.store.milvus import MilvusStore, Store, connect
+
+__all__ = [
+    "COLLECTION_PREFIX",
+    "Capabilities",
+    "CollectionInfo",
+    "DEFAULT_URI",
+    "MilvusStore",
+    "Store",
+    "VectorStore",
+    "collection_name",
+    "connect",
+    "default_nlist",
+    "is_lite_uri",
+    "redact_uri",
+    "sanitize_name",
+]

@@ -1,0 +1,26 @@
+"""The model comparison study: measures as units over per-collection contexts.
+
+``evaluate(...)`` runs every registered measure and returns a :class:`Study` of tables.
+Nothing here prints; torch and sentence-transformers load only with a model.
+"""
+
+from harness.study.base import Measure, StudyInputs, StudySettings, Table
+from harness.study.evaluate import evaluate, read_inputs, run_study
+from harness.study.measures import MEASURES, TABLES, tables
+from harness.study.result import Study, empty_study, load_study
+
+__all__ = [
+    "MEASURES",
+    "Measure",
+    "Study",
+    "StudyInputs",
+    "StudySettings",
+    "TABLES",
+    "Table",
+    "empty_study",
+    "evaluate",
+    "load_study",
+    "read_inputs",
+    "run_study",
+    "tables",
+]

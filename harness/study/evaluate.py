@@ -1,0 +1,157 @@
+"""Run the registered measures over the collections of one Milvus and gather a Study."""
+
+from __future__ import annotations
+
+from itertools import combinations
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from harness.errors import HarnessError
+from harness.inputs import CorpusReader, load_probes, read_pairs, read_qrels
+from harness.manifest import RunManifest
+from harness.models import load_model
+from harness.records import Progress, ProgressFn, SearchParams
+from harness.store import VectorStore, connect, redact_uri
+from harness.study.base import Frames, Measure, StudyInputs, StudySettings
+from harness.study.context import CollectionContext, EmbedderLoader
+from harness.study.measures import MEASURES, tables
+from harness.study.result import Study
+
+LITE_NOTE = "timings of Milvus Lite searches are not Milvus server timings; index recall figures hold"
+
+
+def read_inputs(
+    corpus: str | Path | None = None,
+    pairs: str | Path | None = None,
+    graded: str | Path | None = None,
+    qrels: str | Path | None = None,
+    probes: str | Path | None = None,
+) -> StudyInputs:
+    """Parse every input file first, so a bad file fails before any model loads."""
+    pair_frame = read_pairs(pairs, "label") if pairs else None
+    graded_frame = read_pairs(graded, "score") if graded else None
+    probe_list = load_probes(probes) if probes else None
+    if qrels and probe_list is None:
+        raise HarnessError("--qrels needs the probe file its probe ids refer to: pass --probes FILE")
+    return StudyInputs(
+        pairs=pair_frame,
+        graded=graded_frame,
+        qrels=read_qrels(qrels, [p.id for p in probe_list or []]) if qrels else None,
+        qrels_path=Path(qrels) if qrels else None,
+        probes=probe_list,
+        corpus_texts=[r.text for r in CorpusReader(corpus)] if corpus else None,
+        paths={k: str(v) if v else None for k, v in
+               {"corpus": corpus, "pairs": pairs, "graded": graded, "qrels": qrels, "probes": probes}.items()},
+    )
+
+
+def evaluate(
+    collections: Sequence[str] | None = None,
+    uri: str | None = None,
+    token: str | None = None,
+    *,
+    corpus: str | Path | None = None,
+    pairs: str | Path | None = None,
+    graded: str | Path | None = None,
+    qrels: str | Path | None = None,
+    probes: str | Path | None = None,
+    top_k: int = 10,
+    nprobe: int | None = None,
+    nprobe_values: Sequence[int] | None = None,
+    repeats: int = 3,
+    device: str = "auto",
+    batch_size: int = 64,
+    cost_sample: int = 1000,
+    coherence_sample: int = 1000,
+    fidelity_sample: int = 200,
+    alignment_sample: int = 1000,
+    seed: int = 0,
+    progress: ProgressFn | None = None,
+) -> Study:
+    """Run the comparison study over the harness collections in one Milvus."""
+    SearchParams(top_k, nprobe)  # the same checks as query
+    if repeats < 1:
+        raise HarnessError("--repeats must be at least 1")
+    settings = StudySettings(top_k, nprobe, nprobe_values, repeats, device, batch_size, cost_sample,
+                             coherence_sample, fidelity_sample, alignment_sample, seed)
+    inputs = read_inputs(corpus, pairs, graded, qrels, probes)
+    store = connect(uri, token)
+    try:
+        # No embedding cache: the study times the models themselves.
+        return run_study(store, collections, inputs, settings, lambda ref: load_model(ref, device=device), progress)
+    finally:
+        store.close()
+
+
+def run_study(
+    store: VectorStore,
+    collections: Sequence[str] | None,
+    inputs: StudyInputs,
+    settings: StudySettings,
+    load: EmbedderLoader,
+    progress: ProgressFn | None = None,
+    measures: Sequence[Measure] = MEASURES,
+) -> Study:
+    """Every wanted measure on every collection (and pair); one that fails is reported, not fatal."""
+    names = list(collections) if collections else store.harness_collections()
+    if not names:
+        raise HarnessError(f"no harness collections in {redact_uri(store.uri)}: run harness ingest first")
+    contexts = [CollectionContext(store, name, store.require_collection(name), settings, load) for name in names]
+    wanted = [m for m in measures if m.wanted(inputs)]
+    for ctx in contexts:
+        for measure in wanted:
+            measure.check(ctx, inputs)
+    parts: dict[str, list[pd.DataFrame]] = {}
+    warnings: list[str] = []
+    pairs = list(combinations(contexts, 2))
+    total = len(contexts) * sum(not m.per_pair for m in wanted) + len(pairs) * sum(m.per_pair for m in wanted)
+    done = 0
+
+    def run(measure: Measure, label: str, call) -> None:
+        nonlocal done
+        try:
+            frames: Frames = call()
+        except HarnessError:
+            raise
+        except Exception as exc:  # a bug or numerical failure in one measure spares the others
+            warnings.append(f"{measure.name} failed on {label}: {type(exc).__name__}: {exc}".splitlines()[0])
+            frames = {}
+        for table, frame in frames.items():
+            parts.setdefault(table, []).append(frame)
+        done += 1
+        if progress:
+            progress(Progress(f"{measure.name} {label}", done, total))
+
+    for ctx in contexts:
+        for measure in (m for m in wanted if not m.per_pair):
+            run(measure, ctx.name, lambda: measure.run(ctx, inputs))
+        ctx.close()
+    for a, b in pairs:
+        for measure in (m for m in wanted if m.per_pair):
+            run(measure, f"{a.name} {b.name}", lambda: measure.run_pair(a, b, inputs))
+    if store.capabilities.embedded:
+        warnings.append(LITE_NOTE)
+    manifest = RunManifest(
+        uri=redact_uri(store.uri),
+        backend=store.capabilities.backend,
+        collections={ctx.name: ctx.meta.summary() for ctx in contexts},
+        details={"inputs": inputs.paths, "parameters": settings.to_dict(),
+                 "definitions": {m.name: m.definition for m in measures if m.definition}},
+        notes=warnings,
+    )
+    return Study(_combined(parts), manifest.to_dict(), warnings)
+
+
+def _combined(parts: dict[str, list[pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    out = {}
+    for name, table in tables().items():
+        frames = [f for f in parts.get(name, []) if f is not None and not f.empty]
+        if not frames:
+            out[name] = pd.DataFrame()
+        elif table.combine is not None:
+            out[name] = table.combine(frames)
+        else:
+            out[name] = pd.concat(frames, ignore_index=True)
+    return out
