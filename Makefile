@@ -2,6 +2,8 @@
 #   make demo  - set up .venv and run the default experiment on embedded Milvus Lite
 #   make study - evaluate the demo's collections and write harness-results/report.html
 #   make test  - set up .venv and run the test suite
+#   make fast  - the unit tests only (fakes; no real models, servers or slow runs): the inner loop
+#   make lint  - formatting, lint and type checks (ruff, mypy)
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
@@ -9,7 +11,7 @@ BIN = $(VENV)/bin
 TORCH ?= torch==2.13.0
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: setup demo study test bench clean
+.PHONY: setup demo study test fast lint bench clean
 
 $(BIN)/harness: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +37,14 @@ study: setup
 
 test: setup $(VENV)/.real-milvus
 	$(BIN)/python -m pytest -q
+
+fast: setup
+	$(BIN)/python -m pytest -q -m "not slow and not server and not integration"
+
+lint: setup
+	$(BIN)/ruff format --check harness tests bench corpora
+	$(BIN)/ruff check harness tests bench corpora
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python bench/bench.py --lines 10000 --rss-sizes 100000,1000000

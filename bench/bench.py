@@ -105,7 +105,6 @@ def ratio_line(name: str, value: float) -> str:
 
 
 def bench_core(args, work: Path, figures: dict) -> None:
-    import numpy as np
 
     import harness
     from harness.inputs import CorpusReader
@@ -133,7 +132,11 @@ def bench_core(args, work: Path, figures: dict) -> None:
     loop_s = loop_sample_s * len(texts) / len(sample)
     figures["loop_encode_s"] = loop_s
     figures["loop_sample"] = len(sample)
-    scaled = "" if len(sample) == len(texts) else f", measured on {len(sample)} sentences and scaled x{len(texts) / len(sample):.1f}"
+    scaled = (
+        ""
+        if len(sample) == len(texts)
+        else f", measured on {len(sample)} sentences and scaled x{len(texts) / len(sample):.1f}"
+    )
     log(f"(b) loop_encode_s         {loop_s:9.2f} s   ({len(texts) / loop_s:,.0f} sentences/s{scaled})")
 
     # (c) first ingest: cold cache, fresh db
@@ -145,20 +148,29 @@ def bench_core(args, work: Path, figures: dict) -> None:
     figures["ingest_load_s"] = row.load_s
     figures["ingest_no_load_s"] = ingest_s - row.load_s
     figures["ingest_parts"] = {"encode_s": row.encode_s, "insert_s": row.insert_s, "index_s": row.index_s}
-    log(f"(c) ingest_s              {ingest_s:9.2f} s   (model load {row.load_s:.2f} s; without it "
+    log(
+        f"(c) ingest_s              {ingest_s:9.2f} s   (model load {row.load_s:.2f} s; without it "
         f"{ingest_s - row.load_s:.2f} s; encode {row.encode_s:.2f}, insert {row.insert_s:.2f} in a worker "
-        f"thread, index {row.index_s:.2f}; {row.rows_added} rows)")
+        f"thread, index {row.index_s:.2f}; {row.rows_added} rows)"
+    )
 
     # (d) re-ingest: same db (idempotent), then a fresh db with the warm cache
     reingest_s, report = timed(harness.ingest, corpus, [spec], uri=str(db), batch_size=args.batch_size, cache=cache_dir)
     figures["reingest_same_db_s"] = reingest_s
     figures["reingest_same_db_no_load_s"] = reingest_s - report.models[0].load_s
-    log(f"(d) reingest_same_db_s    {reingest_s:9.2f} s   (rows added {report.models[0].rows_added}; "
-        f"model load {report.models[0].load_s:.2f} s)")
-    warm_s, report = timed(harness.ingest, corpus, [spec], uri=str(work / "warm.db"), batch_size=args.batch_size, cache=cache_dir)
+    log(
+        f"(d) reingest_same_db_s    {reingest_s:9.2f} s   (rows added {report.models[0].rows_added}; "
+        f"model load {report.models[0].load_s:.2f} s)"
+    )
+    warm_s, report = timed(
+        harness.ingest, corpus, [spec], uri=str(work / "warm.db"), batch_size=args.batch_size, cache=cache_dir
+    )
     figures["reingest_warm_cache_s"] = warm_s
-    log(f"(d) reingest_warm_cache_s {warm_s:9.2f} s   (fresh db; cache hits {report.models[0].cache_hits}, "
-        f"encode {report.models[0].encode_s:.2f} s, insert {report.models[0].insert_s:.2f}, index {report.models[0].index_s:.2f})")
+    log(
+        f"(d) reingest_warm_cache_s {warm_s:9.2f} s   (fresh db; cache hits {report.models[0].cache_hits}, "
+        f"encode {report.models[0].encode_s:.2f} s, insert {report.models[0].insert_s:.2f}, "
+        f"index {report.models[0].index_s:.2f})"
+    )
 
     # (e) raw search vs harness search, same process, same collection, same params
     name = collection_name(report.models[0].model)
@@ -169,8 +181,14 @@ def bench_core(args, work: Path, figures: dict) -> None:
         client = store.client
 
         def raw(vector):
-            return client.search(name, data=[vector], limit=args.top_k, output_fields=["text", "group"],
-                                 search_params=params, anns_field="vector")
+            return client.search(
+                name,
+                data=[vector],
+                limit=args.top_k,
+                output_fields=["text", "group"],
+                search_params=params,
+                anns_field="vector",
+            )
 
         def ours(vector):
             return store.search(name, vector[None, :], args.top_k, nprobe=args.nprobe)
@@ -180,13 +198,20 @@ def bench_core(args, work: Path, figures: dict) -> None:
         raw_t, ours_t = [], []
         for _ in range(args.search_repeats):
             for vector in probes:
-                started = time.perf_counter(); raw(vector); raw_t.append(time.perf_counter() - started)
-                started = time.perf_counter(); ours(vector); ours_t.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                raw(vector)
+                raw_t.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                ours(vector)
+                ours_t.append(time.perf_counter() - started)
         assert [h["id"] for h in raw(probes[0])[0]] == [h.id for h in ours(probes[0])[0]]
     figures["raw_search_ms"] = statistics.median(raw_t) * 1000
     figures["harness_search_ms"] = statistics.median(ours_t) * 1000
-    log(f"(e) raw_search_ms         {figures['raw_search_ms']:9.3f} ms  (median of {len(raw_t)}: {len(probes)} probes x "
-        f"{args.search_repeats}, top {args.top_k}, nprobe {args.nprobe}, {len(texts)} rows, Milvus Lite)")
+    log(
+        f"(e) raw_search_ms         {figures['raw_search_ms']:9.3f} ms  "
+        f"(median of {len(raw_t)}: {len(probes)} probes x "
+        f"{args.search_repeats}, top {args.top_k}, nprobe {args.nprobe}, {len(texts)} rows, Milvus Lite)"
+    )
     log(f"(e) harness_search_ms     {figures['harness_search_ms']:9.3f} ms  (same probes, interleaved)")
 
 
@@ -198,11 +223,23 @@ def rss_child(args) -> None:
     import harness
 
     started = time.perf_counter()
-    report = harness.ingest(args.rss_child_corpus, [args.rss_child_model], uri=args.rss_child_uri,
-                            batch_size=args.batch_size, cache=args.rss_child_cache)
+    report = harness.ingest(
+        args.rss_child_corpus,
+        [args.rss_child_model],
+        uri=args.rss_child_uri,
+        batch_size=args.batch_size,
+        cache=args.rss_child_cache,
+    )
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    print(json.dumps({"peak_rss_mb": peak_kb / 1024, "seconds": time.perf_counter() - started,
-                      "rows": report.models[0].rows_total}))
+    print(
+        json.dumps(
+            {
+                "peak_rss_mb": peak_kb / 1024,
+                "seconds": time.perf_counter() - started,
+                "rows": report.models[0].rows_total,
+            }
+        )
+    )
 
 
 def _free_port() -> int:
@@ -222,8 +259,20 @@ def _hwm_mb(pid: int) -> float | None:
 
 
 def _run_child(args, corpus: Path, model: str, uri: str, cache: Path) -> dict:
-    command = [sys.executable, __file__, "--rss-child-corpus", str(corpus), "--rss-child-model", model,
-               "--rss-child-uri", uri, "--rss-child-cache", str(cache), "--batch-size", str(args.batch_size)]
+    command = [
+        sys.executable,
+        __file__,
+        "--rss-child-corpus",
+        str(corpus),
+        "--rss-child-model",
+        model,
+        "--rss-child-uri",
+        uri,
+        "--rss-child-cache",
+        str(cache),
+        "--batch-size",
+        str(args.batch_size),
+    ]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"RSS child failed:\n{done.stderr[-3000:]}")
@@ -232,9 +281,22 @@ def _run_child(args, corpus: Path, model: str, uri: str, cache: Path) -> dict:
 
 def _start_server(data_dir: Path) -> tuple[subprocess.Popen, int]:
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir),
-                               "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "milvus_lite",
+            "server",
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -242,7 +304,7 @@ def _start_server(data_dir: Path) -> tuple[subprocess.Popen, int]:
                 return server, port
         except OSError:
             if server.poll() is not None:
-                raise SystemExit("milvus-lite server exited at start")
+                raise SystemExit("milvus-lite server exited at start") from None
             time.sleep(0.2)
     server.kill()
     raise SystemExit("milvus-lite server did not start in 60 s")
@@ -262,8 +324,10 @@ def bench_rss(args, work: Path, figures: dict) -> None:
 
         child = _run_child(args, corpus, model, str(work / f"rss-{size}.db"), work / f"rss-cache-{size}")
         figures["rss"]["lite_in_process"][size] = child
-        log(f"(f) peak_rss_mb[{size}] lite in-process     {child['peak_rss_mb']:9.0f} MB  "
-            f"(ingest {child['seconds']:.1f} s, {child['rows']} rows; Milvus Lite's memory counts here)")
+        log(
+            f"(f) peak_rss_mb[{size}] lite in-process     {child['peak_rss_mb']:9.0f} MB  "
+            f"(ingest {child['seconds']:.1f} s, {child['rows']} rows; Milvus Lite's memory counts here)"
+        )
 
         server, port = _start_server(work / f"rss-server-{size}")
         try:
@@ -277,9 +341,11 @@ def bench_rss(args, work: Path, figures: dict) -> None:
                 server.kill()
                 server.wait()
         figures["rss"]["lite_server"][size] = child
-        log(f"(f) peak_rss_mb[{size}] harness, DB elsewhere {child['peak_rss_mb']:9.0f} MB  "
+        log(
+            f"(f) peak_rss_mb[{size}] harness, DB elsewhere {child['peak_rss_mb']:9.0f} MB  "
             f"(ingest {child['seconds']:.1f} s; the milvus-lite server process peaked at "
-            f"{child['server_peak_rss_mb'] or float('nan'):.0f} MB)")
+            f"{child['server_peak_rss_mb'] or float('nan'):.0f} MB)"
+        )
         corpus.unlink()
 
 
@@ -305,7 +371,9 @@ def ratios(figures: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=10000, help="corpus size for (a)-(e)")
-    parser.add_argument("--model", default=None, help=f"model for (a)-(e) (default all-MiniLM-L6-v2; {STATIC} = random static)")
+    parser.add_argument(
+        "--model", default=None, help=f"model for (a)-(e) (default all-MiniLM-L6-v2; {STATIC} = random static)"
+    )
     parser.add_argument("--rss-sizes", default="100000,1000000", help="corpus sizes for the RSS runs, comma-separated")
     parser.add_argument("--rss-model", default=STATIC, help=f"model for the RSS runs (default {STATIC})")
     parser.add_argument("--skip-rss", action="store_true")
@@ -316,7 +384,9 @@ def main() -> None:
     parser.add_argument("--top-k", type=int, default=10)
     parser.add_argument("--nprobe", type=int, default=8)
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, random static model: a quick check that it runs")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes, random static model: a quick check that it runs"
+    )
     for hidden in ("--rss-child-corpus", "--rss-child-model", "--rss-child-uri", "--rss-child-cache"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
     args = parser.parse_args()

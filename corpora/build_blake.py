@@ -125,10 +125,20 @@ def render(songs: list[tuple[str, list[str]]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("source", nargs="?", type=Path, default=DEFAULT_SOURCE,
-                    help=f"path to blake-poems.txt (default {DEFAULT_SOURCE})")
-    ap.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT,
-                    help="where to write the corpus (default corpora/blake.txt)")
+    ap.add_argument(
+        "source",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_SOURCE,
+        help=f"path to blake-poems.txt (default {DEFAULT_SOURCE})",
+    )
+    ap.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help="where to write the corpus (default corpora/blake.txt)",
+    )
     args = ap.parse_args(argv)
 
     if not args.source.exists():
@@ -137,8 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     data = args.source.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if digest != SOURCE_SHA256:
-        print(f"warning: source sha256 {digest} differs from the expected {SOURCE_SHA256}",
-              file=sys.stderr)
+        print(f"warning: source sha256 {digest} differs from the expected {SOURCE_SHA256}", file=sys.stderr)
 
     parsed = parse_songs(data.decode("utf-8"))
     counts = {b: sum(1 for book, _, _ in parsed if book == b) for b in EXPECTED_SONGS}
@@ -152,8 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     args.output.write_text(render(songs), encoding="utf-8")
     n_lines = sum(len(lines) for _, lines in songs)
     n_unique = len({line for _, lines in songs for line in lines})
-    print(f"wrote {args.output}: {len(songs)} songs ({counts['Innocence']} Innocence, "
-          f"{counts['Experience']} Experience), {n_lines} lines, {n_unique} distinct lines")
+    print(
+        f"wrote {args.output}: {len(songs)} songs ({counts['Innocence']} Innocence, "
+        f"{counts['Experience']} Experience), {n_lines} lines, {n_unique} distinct lines"
+    )
     return 0
 
 

@@ -48,7 +48,7 @@ def corpus_lines(path: Path) -> set[str]:
     return lines
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: C901 (a one-off build script, read top to bottom)
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, default=HERE / "blake.txt")
     ap.add_argument("--probes", type=Path, default=HERE / "blake.probes.csv")
@@ -66,8 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     with args.judgements.open(encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f)
         if reader.fieldnames != ["probe_id", "relevance", "line"]:
-            errors.append(f"{args.judgements}: header must be probe_id,relevance,line, "
-                          f"got {reader.fieldnames}")
+            errors.append(f"{args.judgements}: header must be probe_id,relevance,line, got {reader.fieldnames}")
             reader = iter(())
         for n, row in enumerate(reader, start=2):
             pid, rel, line = row["probe_id"], row["relevance"], row["line"]
@@ -108,8 +107,10 @@ def main(argv: list[str] | None = None) -> int:
         for pid, cid in rows:
             w.writerow([pid, cid, best[(pid, cid)]])
     per_probe = {pid: sum(1 for p, _ in rows if p == pid) for pid in probe_ids}
-    print(f"wrote {args.output}: {len(rows)} rows for {len(probe_ids)} probes "
-          f"(per probe {min(per_probe.values())}-{max(per_probe.values())})")
+    print(
+        f"wrote {args.output}: {len(rows)} rows for {len(probe_ids)} probes "
+        f"(per probe {min(per_probe.values())}-{max(per_probe.values())})"
+    )
     return 0
 
 

@@ -80,7 +80,7 @@ class EmbeddingCache:
 
     def summary(self) -> list[dict]:
         """One row per cached model: fingerprint key, vectors, size."""
-        rows = []
+        rows: list[dict] = []
         if not self.directory.is_dir():
             return rows
         for path in sorted(self.directory.glob("*.sqlite")):

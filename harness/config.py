@@ -8,10 +8,11 @@ feeds click's ``default_map``.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+
+import tomllib
 
 from harness.errors import HarnessError
 from harness.inputs import default_probe_file
@@ -25,9 +26,15 @@ def _is_int(value: Any) -> bool:
 
 # section -> key -> (type check, what is expected)
 SCHEMA: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
-    "corpus": {"path": (lambda v: isinstance(v, str), "a file path"), "probes": (lambda v: isinstance(v, str), "a file path")},
+    "corpus": {
+        "path": (lambda v: isinstance(v, str), "a file path"),
+        "probes": (lambda v: isinstance(v, str), "a file path"),
+    },
     "models": {
-        "names": (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), 'a list of model names, e.g. ["all-MiniLM-L6-v2"]')
+        "names": (
+            lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+            'a list of model names, e.g. ["all-MiniLM-L6-v2"]',
+        )
     },
     "milvus": {"uri": (lambda v: isinstance(v, str), "a Milvus Lite file or a server URI")},
     "index": {"nlist": (lambda v: _is_int(v) and v >= 0, "a whole number >= 0 (0: the default)")},
@@ -68,10 +75,24 @@ class Experiment:
         probes = self.probes or (default_probe_file(self.corpus) if self.corpus else None)
         per_command: dict[str, dict[str, Any]] = {
             "ingest": {"corpus": self.corpus, "model": self.models or None, "uri": self.uri, "nlist": self.nlist},
-            "query": {"probes": probes, "top_k": self.top_k, "nprobe": self.nprobe, "repeats": self.repeats,
-                      "output": self.output, "uri": self.uri},
-            "evaluate": {"pairs": self.pairs, "graded": self.graded, "qrels": self.qrels, "probes": probes,
-                         "top_k": self.top_k, "nprobe": self.nprobe, "repeats": self.evaluate_repeats, "uri": self.uri},
+            "query": {
+                "probes": probes,
+                "top_k": self.top_k,
+                "nprobe": self.nprobe,
+                "repeats": self.repeats,
+                "output": self.output,
+                "uri": self.uri,
+            },
+            "evaluate": {
+                "pairs": self.pairs,
+                "graded": self.graded,
+                "qrels": self.qrels,
+                "probes": probes,
+                "top_k": self.top_k,
+                "nprobe": self.nprobe,
+                "repeats": self.evaluate_repeats,
+                "uri": self.uri,
+            },
             "collections": {"uri": self.uri},
         }
         return {k: v for k, v in per_command.get(command, {}).items() if v is not None}

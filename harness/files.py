@@ -20,7 +20,9 @@ def parquet_engine() -> str | None:
     return None
 
 
-def write_frames(directory: str | Path, frames: dict[str, pd.DataFrame], formats: Iterable[str] = FORMATS) -> list[Path]:
+def write_frames(
+    directory: str | Path, frames: dict[str, pd.DataFrame], formats: Iterable[str] = FORMATS
+) -> list[Path]:
     """NAME.csv, NAME.json (records) and NAME.parquet for each frame; empty frames have no Parquet."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

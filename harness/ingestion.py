@@ -123,7 +123,8 @@ def _check_existing(store: VectorStore, name: str, embedder: Embedder, corpus_sh
     if built_by.fingerprint != embedder.fingerprint:
         raise StoreError(
             f"collection {name} was built by model {built_by.spec or '?'} (weights {built_by.fingerprint or '?'}), "
-            f"not {embedder.ref.spec} (weights {embedder.fingerprint}); use --recreate to rebuild it, or --prefix for a separate set"
+            f"not {embedder.ref.spec} (weights {embedder.fingerprint}); "
+            "use --recreate to rebuild it, or --prefix for a separate set"
         )
     if meta.corpus.sha256 != corpus_sha:
         raise StoreError(

@@ -60,7 +60,8 @@ class Source:
             raise self.error(f"{self.kind} path is a directory, not a file: {self.path}")
         if formats and self.path.suffix.lower() not in formats:
             raise self.error(
-                f"{self.kind} file {self.path} has an unsupported extension {self.path.suffix!r}; use one of {', '.join(formats)}"
+                f"{self.kind} file {self.path} has an unsupported extension {self.path.suffix!r}; "
+                f"use one of {', '.join(formats)}"
             )
 
 
@@ -379,5 +380,6 @@ def check_qrels_ids(qrels: pd.DataFrame, corpus_ids: Iterable[int], path: str | 
     for row in qrels.itertuples(index=False):
         if int(row.corpus_id) not in known:
             raise InputError(
-                f"qrels file {path}: line {row.line}: unknown corpus id {row.corpus_id} (not in collection {collection})"
+                f"qrels file {path}: line {row.line}: unknown corpus id {row.corpus_id} "
+                f"(not in collection {collection})"
             )

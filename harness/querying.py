@@ -30,8 +30,28 @@ LITE_LATENCY_NOTE = (
 ALIGNMENT_SAMPLE = 500
 
 HIT_COLUMNS = ["probe_id", "probe", "collection", "rank", "id", "text", "group", "distance"]
-OVERLAP_COLUMNS = ["probe_id", "probe", "collection_a", "collection_b", "k", "overlap_at_k", "jaccard", "rbo", "kendall_tau"]
-LATENCY_COLUMNS = ["collection", "n", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "embed_ms_per_probe", "probes_from_cache", "embed_model"]
+OVERLAP_COLUMNS = [
+    "probe_id",
+    "probe",
+    "collection_a",
+    "collection_b",
+    "k",
+    "overlap_at_k",
+    "jaccard",
+    "rbo",
+    "kendall_tau",
+]
+LATENCY_COLUMNS = [
+    "collection",
+    "n",
+    "mean_ms",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "embed_ms_per_probe",
+    "probes_from_cache",
+    "embed_model",
+]
 SERVER_LATENCY_COLUMNS = ["server_n", "server_mean_ms", "server_p50_ms", "server_p95_ms"]
 
 EmbedderLoader = Callable[[ModelRef], Embedder]
@@ -160,7 +180,7 @@ def run_query(
     load: EmbedderLoader,
     *,
     probe_model: str | None = None,
-    params: SearchParams = SearchParams(),
+    params: SearchParams | None = None,
     repeats: int = 3,
     batch_size: int = 64,
     rbo_p: float = 0.9,
@@ -169,6 +189,7 @@ def run_query(
     progress: ProgressFn | None = None,
 ) -> QueryResult:
     """:func:`query` on an open store, with models loaded by ``load``."""
+    params = params or SearchParams()
     warnings: list[str] = []
     names = list(collections) if collections else store.harness_collections()
     if not names:
@@ -196,7 +217,8 @@ def run_query(
             cross_model = probe_ref is not None and built.fingerprint != embedder.fingerprint
             if not probe_ref and built.fingerprint and built.fingerprint != embedder.fingerprint:
                 warnings.append(
-                    f"model {ref.spec} now has weights {embedder.fingerprint}, but collection {name} was built with {built.fingerprint}"
+                    f"model {ref.spec} now has weights {embedder.fingerprint}, "
+                    f"but collection {name} was built with {built.fingerprint}"
                 )
             _check_dimension(store, name, embedder, meta)
             models_used[name] = {"collection_model": built.to_dict(), "probe_model": embedder.describe().to_dict()}
@@ -214,13 +236,23 @@ def run_query(
                 hits_rows.extend(_hit_rows(item, name, hits))
             latency = _timed_searches(store, name, probe.vectors, params, repeats, metrics_url, steps)
             latency_rows.append(
-                {**latency, "embed_ms_per_probe": probe.embed_ms, "probes_from_cache": probe.from_cache, "embed_model": embedder.alias}
+                {
+                    **latency,
+                    "embed_ms_per_probe": probe.embed_ms,
+                    "probes_from_cache": probe.from_cache,
+                    "embed_model": embedder.alias,
+                }
             )
     finally:
         encoded.close()
     overlap_rows = [
-        {"probe_id": item.id, "probe": item.text, "collection_a": a, "collection_b": b,
-         **agreement(hit_ids[a][i], hit_ids[b][i], params.top_k, rbo_p)}
+        {
+            "probe_id": item.id,
+            "probe": item.text,
+            "collection_a": a,
+            "collection_b": b,
+            **agreement(hit_ids[a][i], hit_ids[b][i], params.top_k, rbo_p),
+        }
         for a, b in combinations(names, 2)
         for i, item in enumerate(probes)
     ]
@@ -234,7 +266,13 @@ def run_query(
             "models": models_used,
             "probe_model": probe_model,
             "alignment": alignment_rows,
-            "search": {"top_k": params.top_k, "nprobe": params.nprobe, "repeats": repeats, "metric": params.metric, "rbo_p": rbo_p},
+            "search": {
+                "top_k": params.top_k,
+                "nprobe": params.nprobe,
+                "repeats": repeats,
+                "metric": params.metric,
+                "rbo_p": rbo_p,
+            },
             "metrics_url": metrics_url,
             "probes": [{"id": p.id, "text": p.text} for p in probes],
             "device": device,

@@ -39,6 +39,7 @@ __all__ = ["synthetic_lines", "write_synthetic_corpus", "capacity"]
 MIN_WORDS, MAX_WORDS = 5, 14
 
 # --------------------------------------------------------------------------- word lists
+# fmt: off
 # Entries are lowercase (proper names aside), distinct, and within a list all have
 # the same number of space-separated tokens.
 
@@ -148,6 +149,7 @@ TEMPLATES: tuple[tuple[Element, ...], ...] = (
     ("I", MOTION, PREP, "the", PLACE, "with a", ADJ_C, THING, "in my", HOLDER, ADV),  # 13
     ("Oh", NAME_C, "I", MOTION, PREP, "the", ADJ, PLACE, "just to hear your", BODY, ADV_T),  # 14
 )
+# fmt: on
 
 _MASK64 = (1 << 64) - 1
 _MIX = 0x9E3779B97F4A7C15
@@ -209,7 +211,7 @@ class _Template:
 def _check_templates(templates: Sequence[_Template]) -> None:
     """Raise unless no two templates can render the same line."""
     for i, a in enumerate(templates):
-        for b in templates[i + 1:]:
+        for b in templates[i + 1 :]:
             if len(a.positions) != len(b.positions):
                 continue
             if all(pa & pb for pa, pb in zip(a.positions, b.positions)):
@@ -287,7 +289,7 @@ def synthetic_lines(n: int, seed: int = 0) -> Iterator[str]:
     # templates are still active; a template drops out when its capacity is used up.
     by_cap = sorted(order, key=lambda t: per_template[t][3])  # stable: ties keep seeded order
     active = list(order)
-    used = 0          # how many k-values every active template has consumed so far
+    used = 0  # how many k-values every active template has consumed so far
     produced = 0
     for t_end in by_cap:
         cap_end = per_template[t_end][3]
@@ -314,8 +316,7 @@ def synthetic_lines(n: int, seed: int = 0) -> Iterator[str]:
         active.remove(t_end)
 
 
-def write_synthetic_corpus(path: Union[str, os.PathLike], n: int, seed: int = 0,
-                           group_size: int = 12) -> None:
+def write_synthetic_corpus(path: Union[str, os.PathLike], n: int, seed: int = 0, group_size: int = 12) -> None:
     """Write ``n`` synthetic lines as a .txt corpus, a ``# Song N`` title every ``group_size`` lines.
 
     Format: ``# Song 1``, then up to ``group_size`` lines, a blank line, ``# Song 2``, ...

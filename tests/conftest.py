@@ -116,3 +116,10 @@ def run_cli(capsys, monkeypatch):
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+def pytest_collection_modifyitems(items):
+    # Tests on real (tiny) models load torch and sentence-transformers: integration tests.
+    for item in items:
+        if {"tiny_models", "static_model"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)

@@ -35,15 +35,38 @@ def test_ingest_query_and_output_files(run_cli, tiny_models, small_corpus, tmp_p
     assert all(i.index_type == "IVF_FLAT" and i.nlist >= 1 for i in infos.values())
 
     out = tmp_path / "out"
-    result = run_cli("query", "--uri", db, "--probe", "love and the night sky", "--probe", "a child lost in the dark city",
-                     "--top-k", "5", "--repeats", "2", "--output", out)
+    result = run_cli(
+        "query",
+        "--uri",
+        db,
+        "--probe",
+        "love and the night sky",
+        "--probe",
+        "a child lost in the dark city",
+        "--top-k",
+        "5",
+        "--repeats",
+        "2",
+        "--output",
+        out,
+    )
     assert result.code == 0, result
     assert "Milvus Lite latency does not represent a Milvus server" in result.out
     hits = pd.read_csv(out / "hits.csv")
     assert list(hits.columns) == ["probe_id", "probe", "collection", "rank", "id", "text", "group", "distance"]
     assert len(hits) == 2 * 2 * 5
     overlap = pd.read_csv(out / "overlap.csv")
-    assert list(overlap.columns) == ["probe_id", "probe", "collection_a", "collection_b", "k", "overlap_at_k", "jaccard", "rbo", "kendall_tau"]
+    assert list(overlap.columns) == [
+        "probe_id",
+        "probe",
+        "collection_a",
+        "collection_b",
+        "k",
+        "overlap_at_k",
+        "jaccard",
+        "rbo",
+        "kendall_tau",
+    ]
     assert len(overlap) == 2
     # two different random models do not return the same neighbours
     assert overlap["overlap_at_k"].mean() < 1.0
@@ -51,8 +74,19 @@ def test_ingest_query_and_output_files(run_cli, tiny_models, small_corpus, tmp_p
     assert set(latency["n"]) == {2 * 2}
     assert (latency["p50_ms"] > 0).all() and (latency["embed_ms_per_probe"] > 0).all()
     assert (latency["probes_from_cache"] == 0).all()
-    again = run_cli("query", "--uri", db, "--probe", "love and the night sky", "--probe", "a child lost in the dark city",
-                    "--repeats", "1", "--output", tmp_path / "again")
+    again = run_cli(
+        "query",
+        "--uri",
+        db,
+        "--probe",
+        "love and the night sky",
+        "--probe",
+        "a child lost in the dark city",
+        "--repeats",
+        "1",
+        "--output",
+        tmp_path / "again",
+    )
     assert again.code == 0, again
     assert (pd.read_csv(tmp_path / "again" / "latency.csv")["probes_from_cache"] == 2).all()
     manifest = json.loads((out / "manifest.json").read_text())
@@ -77,8 +111,21 @@ def test_same_model_twice_agrees_fully_and_reingest_adds_nothing(run_cli, tiny_m
     assert before == after and len(after) == 2
 
     out = tmp_path / "out"
-    result = run_cli("query", "--uri", db, "--probe", "sweet little lamb", "--probe", "the cold river at night",
-                     "--nprobe", "2", "--repeats", "0", "--output", out)
+    result = run_cli(
+        "query",
+        "--uri",
+        db,
+        "--probe",
+        "sweet little lamb",
+        "--probe",
+        "the cold river at night",
+        "--nprobe",
+        "2",
+        "--repeats",
+        "0",
+        "--output",
+        out,
+    )
     assert result.code == 0, result
     overlap = pd.read_csv(out / "overlap.csv")
     assert (overlap["overlap_at_k"] == 1.0).all()
@@ -106,13 +153,17 @@ def _error_line(result):
 
 
 def test_error_missing_corpus(run_cli, tmp_path):
-    line = _error_line(run_cli("ingest", "--corpus", tmp_path / "missing.txt", "--model", "x", "--uri", tmp_path / "e.db"))
+    line = _error_line(
+        run_cli("ingest", "--corpus", tmp_path / "missing.txt", "--model", "x", "--uri", tmp_path / "e.db")
+    )
     assert "corpus file not found" in line
 
 
 def test_error_unknown_model_offline(run_cli, small_corpus, tmp_path):
     started = time.perf_counter()
-    line = _error_line(run_cli("ingest", "--corpus", small_corpus, "--model", "someone/no-such-model", "--uri", tmp_path / "e.db"))
+    line = _error_line(
+        run_cli("ingest", "--corpus", small_corpus, "--model", "someone/no-such-model", "--uri", tmp_path / "e.db")
+    )
     assert "Hugging Face hub is unreachable" in line and "someone/no-such-model" in line
     assert time.perf_counter() - started < 20
 
@@ -120,7 +171,9 @@ def test_error_unknown_model_offline(run_cli, small_corpus, tmp_path):
 def test_error_dimension_mismatch(run_cli, tiny_models, small_corpus, tmp_path):
     db = str(tmp_path / "dim.db")
     _ingest(run_cli, small_corpus, db, str(tiny_models["tiny-a"]))
-    line = _error_line(run_cli("query", "--uri", db, "--probe", "hello", "--probe-model", str(tiny_models["tiny-wide"])))
+    line = _error_line(
+        run_cli("query", "--uri", db, "--probe", "hello", "--probe-model", str(tiny_models["tiny-wide"]))
+    )
     assert "24-dimensional" in line and "16-dimensional" in line
 
 
@@ -134,7 +187,12 @@ def test_error_missing_collection(run_cli, tiny_models, small_corpus, tmp_path):
 def test_error_lite_database_locked_by_another_process(run_cli, tmp_path):
     db = tmp_path / "locked.db"
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"from pymilvus import MilvusClient; import time; MilvusClient({str(db)!r}); print('ready', flush=True); time.sleep(60)"],
+        [
+            sys.executable,
+            "-c",
+            f"from pymilvus import MilvusClient; import time; MilvusClient({str(db)!r}); "
+            "print('ready', flush=True); time.sleep(60)",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -152,14 +210,22 @@ def test_collections_lists_model_rows_and_nlist(run_cli, tiny_models, small_corp
     _ingest(run_cli, small_corpus, db, str(tiny_models["tiny-a"]), extra=["--nlist", "3"])
     result = run_cli("collections", "--uri", db)
     assert result.code == 0, result
-    header = next(l for l in result.out.splitlines() if "collection" in l and "nlist" in l)
-    line = next(l for l in result.out.splitlines() if "harness_tiny_a" in l)
+    header = next(row for row in result.out.splitlines() if "collection" in row and "nlist" in row)
+    line = next(row for row in result.out.splitlines() if "harness_tiny_a" in row)
     cells = dict(zip([c.strip() for c in header.split("┃")], [c.strip() for c in line.split("│")]))
-    assert cells["index"] == "IVF_FLAT" and cells["nlist"] == "3" and cells["dimension"] == "16" and cells["complete"] == "yes"
+    assert (
+        cells["index"] == "IVF_FLAT"
+        and cells["nlist"] == "3"
+        and cells["dimension"] == "16"
+        and cells["complete"] == "yes"
+    )
 
 
 def test_help_does_not_import_torch():
-    code = "import sys; from harness.cli import app; import harness.store, harness.inputs; print('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    code = (
+        "import sys; from harness.cli import app; import harness.store, harness.inputs; "
+        "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
 
@@ -168,8 +234,19 @@ def test_cross_model_probe_reports_alignment_and_warns(run_cli, tiny_models, sma
     db = str(tmp_path / "cross.db")
     _ingest(run_cli, small_corpus, db, str(tiny_models["tiny-a"]))
     out = tmp_path / "out"
-    result = run_cli("query", "--uri", db, "--probe", "sweet little lamb", "--probe-model", str(tiny_models["tiny-b"]),
-                     "--repeats", "0", "--output", out)
+    result = run_cli(
+        "query",
+        "--uri",
+        db,
+        "--probe",
+        "sweet little lamb",
+        "--probe-model",
+        str(tiny_models["tiny-b"]),
+        "--repeats",
+        "0",
+        "--output",
+        out,
+    )
     assert result.code == 0, result
     alignment = pd.read_csv(out / "alignment.csv")
     row = alignment.iloc[0]
@@ -178,8 +255,19 @@ def test_cross_model_probe_reports_alignment_and_warns(run_cli, tiny_models, sma
     assert row["self_retrieval_at_1"] < 0.1
     assert "not aligned" in result.out and "close to chance" in result.out
 
-    same = run_cli("query", "--uri", db, "--probe", "sweet little lamb", "--probe-model", str(tiny_models["tiny-a"]),
-                   "--repeats", "0", "--output", tmp_path / "same")
+    same = run_cli(
+        "query",
+        "--uri",
+        db,
+        "--probe",
+        "sweet little lamb",
+        "--probe-model",
+        str(tiny_models["tiny-a"]),
+        "--repeats",
+        "0",
+        "--output",
+        tmp_path / "same",
+    )
     assert same.code == 0, same
     assert not (tmp_path / "same" / "alignment.csv").exists()
     assert "not aligned" not in same.out

@@ -66,10 +66,10 @@ def compose_bin() -> Path:
     return b
 
 
-def _run(compose_bin: Path, compose_file: Path, args: list[str], env_extra: dict | None = None,
-         env_file: Path | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items()
-           if k not in _CONTROLLED_ENV and not k.startswith("COMPOSE_")}
+def _run(
+    compose_bin: Path, compose_file: Path, args: list[str], env_extra: dict | None = None, env_file: Path | None = None
+) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in _CONTROLLED_ENV and not k.startswith("COMPOSE_")}
     env.update(env_extra or {})
     cmd = [str(compose_bin), "-f", str(compose_file)]
     if env_file is not None:
@@ -110,6 +110,7 @@ def _service_by_image(cfg: dict, prefix: str) -> dict:
 
 # --- validation with the real binary ---------------------------------------
 
+
 def test_binary_rejects_invalid_files(compose_bin, tmp_path):
     """The validator is trustworthy: it exits non-zero on broken copies."""
     text = COMPOSE_FILE.read_text()
@@ -135,6 +136,7 @@ def test_compose_file_is_valid(compose_bin, empty_env_file):
 
 
 # --- content ---------------------------------------------------------------
+
 
 def test_services_present(cfg):
     images = sorted(s["image"].split(":")[0] for s in cfg["services"].values())
@@ -205,16 +207,18 @@ def test_minio_credentials_from_env_reach_milvus(compose_bin, cfg, empty_env_fil
     def creds(c):
         minio_env = _service_by_image(c, "minio/minio:")["environment"]
         milvus_env = _milvus(c)["environment"]
-        return ((minio_env["MINIO_ROOT_USER"], minio_env["MINIO_ROOT_PASSWORD"]),
-                (milvus_env["MINIO_ACCESS_KEY_ID"], milvus_env["MINIO_SECRET_ACCESS_KEY"]))
+        return (
+            (minio_env["MINIO_ROOT_USER"], minio_env["MINIO_ROOT_PASSWORD"]),
+            (milvus_env["MINIO_ACCESS_KEY_ID"], milvus_env["MINIO_SECRET_ACCESS_KEY"]),
+        )
 
     # Documented defaults.
     assert creds(cfg) == (("minioadmin", "minioadmin"), ("minioadmin", "minioadmin"))
     # Taken from the environment, and the same values reach both services.
-    custom = _config(compose_bin, empty_env_file,
-                     MINIO_ACCESS_KEY="harness-ak-7f3e", MINIO_SECRET_KEY="harness-sk-91c2d0")
-    assert creds(custom) == (("harness-ak-7f3e", "harness-sk-91c2d0"),
-                             ("harness-ak-7f3e", "harness-sk-91c2d0"))
+    custom = _config(
+        compose_bin, empty_env_file, MINIO_ACCESS_KEY="harness-ak-7f3e", MINIO_SECRET_KEY="harness-sk-91c2d0"
+    )
+    assert creds(custom) == (("harness-ak-7f3e", "harness-sk-91c2d0"), ("harness-ak-7f3e", "harness-sk-91c2d0"))
     # Milvus must be pointed at this MinIO and etcd, not its built-in defaults.
     env = _milvus(custom)["environment"]
     minio_name = next(k for k, s in custom["services"].items() if s["image"].startswith("minio/"))

@@ -26,7 +26,7 @@ def test_cka_matches_hsic_formula():
     rng = np.random.default_rng(3)
     x, y = rng.normal(size=(20, 5)), rng.normal(size=(20, 7))
     h = np.eye(20) - np.ones((20, 20)) / 20
-    k, l = h @ x @ x.T @ h, h @ y @ y.T @ h
+    k, l = h @ x @ x.T @ h, h @ y @ y.T @ h  # noqa: E741 (the HSIC formula's names)
     expected = np.trace(k @ l) / math.sqrt(np.trace(k @ k) * np.trace(l @ l))
     assert spaces.linear_cka(x, y) == pytest.approx(expected)
 
@@ -69,7 +69,9 @@ def test_same_text_cosine_sees_a_rotation_that_cka_cannot():
     assert same_text_cosine(x, x) == pytest.approx(1.0)
     assert linear_cka(x, x @ rotation) == pytest.approx(1.0)
     # by hand: rows (1,0)·(0,1) -> 0 and (1,0)·(1,0) -> 1, mean 0.5
-    assert same_text_cosine(np.array([[1.0, 0.0], [1.0, 0.0]]), np.array([[0.0, 2.0], [3.0, 0.0]])) == pytest.approx(0.5)
+    assert same_text_cosine(np.array([[1.0, 0.0], [1.0, 0.0]]), np.array([[0.0, 2.0], [3.0, 0.0]])) == pytest.approx(
+        0.5
+    )
     assert abs(same_text_cosine(x, x @ rotation)) < 0.5
     assert np.isnan(same_text_cosine(x, x[:, :4]))
 

@@ -19,9 +19,19 @@ def test_minilm_finds_the_tyger_and_the_sweep(run_cli, tmp_path):
     assert result.code == 0, result
     out = tmp_path / "out"
     result = run_cli(
-        "query", "--uri", db, "--repeats", "0", "--top-k", "5", "--output", out,
-        "--probe", "a fierce tiger burning bright in the forests of the night",
-        "--probe", "a little boy sold to sweep chimneys sleeps in soot",
+        "query",
+        "--uri",
+        db,
+        "--repeats",
+        "0",
+        "--top-k",
+        "5",
+        "--output",
+        out,
+        "--probe",
+        "a fierce tiger burning bright in the forests of the night",
+        "--probe",
+        "a little boy sold to sweep chimneys sleeps in soot",
     )
     assert result.code == 0, result
     hits = pd.read_csv(out / "hits.csv")
@@ -39,8 +49,19 @@ def test_fine_tune_probes_its_base_model_collection(run_cli, tmp_path):
     db = str(tmp_path / "cross.db")
     assert run_cli("ingest", "--corpus", CORPORA / "blake.txt", "--model", "all-MiniLM-L6-v2", "--uri", db).code == 0
     out = tmp_path / "out"
-    result = run_cli("query", "--uri", db, "--probe-model", "minilm-sre", "--repeats", "0", "--output", out,
-                     "--probe", "a fierce tiger burning bright in the forests of the night")
+    result = run_cli(
+        "query",
+        "--uri",
+        db,
+        "--probe-model",
+        "minilm-sre",
+        "--repeats",
+        "0",
+        "--output",
+        out,
+        "--probe",
+        "a fierce tiger burning bright in the forests of the night",
+    )
     assert result.code == 0, result
     hits = pd.read_csv(out / "hits.csv")
     assert hits.iloc[0]["group"].lower().startswith(("the tyger", "the tiger"))

@@ -16,6 +16,12 @@ def test_every_command_and_option_is_in_the_readme():
             missing.append(f"harness {name}")
         for param in command.params:
             for opt in param.opts:
-                if opt.startswith("--") and opt != "--help" and f"`{opt}" not in readme and f"{opt}`" not in readme and f" {opt}" not in readme:
+                if (
+                    opt.startswith("--")
+                    and opt != "--help"
+                    and f"`{opt}" not in readme
+                    and f"{opt}`" not in readme
+                    and f" {opt}" not in readme
+                ):
                     missing.append(f"harness {name} {opt}")
     assert not missing, f"not in README.md: {missing}"

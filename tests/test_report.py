@@ -6,25 +6,34 @@ import pandas as pd
 import pytest
 
 from harness.inputs import text_id
+from harness.study import TABLES
 
 CORPORA = __import__("pathlib").Path(__file__).resolve().parent.parent / "corpora"
-from harness.study import TABLES
 
 
 def test_registry_has_every_table_of_the_study():
-    assert set(TABLES) >= {"cost", "contrast", "pair_scores", "graded", "retrieval", "coherence", "affinity", "fidelity",
-                           "fidelity_summary", "alignment"}
+    assert set(TABLES) >= {
+        "cost",
+        "contrast",
+        "pair_scores",
+        "graded",
+        "retrieval",
+        "coherence",
+        "affinity",
+        "fidelity",
+        "fidelity_summary",
+        "alignment",
+    }
 
 
 @pytest.fixture
 def study_inputs(tmp_path, small_corpus):
-    lines = [l for l in small_corpus.read_text().splitlines() if l and not l.startswith("#")]
+    lines = [line for line in small_corpus.read_text().splitlines() if line and not line.startswith("#")]
     probes = tmp_path / "probes.csv"
     probes.write_text("id,text\nq1,love and the night sky\nq2,a child lost in the dark city\n")
     qrels = tmp_path / "qrels.csv"
     qrels.write_text(
-        "probe_id,corpus_id,relevance\n"
-        f"q1,{text_id(lines[0])},2\nq1,{text_id(lines[5])},1\nq2,{text_id(lines[20])},1\n"
+        f"probe_id,corpus_id,relevance\nq1,{text_id(lines[0])},2\nq1,{text_id(lines[5])},1\nq2,{text_id(lines[20])},1\n"
     )
     return probes, qrels
 
@@ -42,9 +51,31 @@ def test_evaluate_and_report_end_to_end(run_cli, tiny_models, small_corpus, stud
 
     out, html = tmp_path / "study", tmp_path / "report.html"
     result = run_cli(
-        "evaluate", "--uri", db, "--corpus", small_corpus, "--pairs", CORPORA / "pairs.csv",
-        "--graded", CORPORA / "graded-pairs.csv", "--qrels", qrels, "--probes", probes, "--top-k", "5",
-        "--repeats", "2", "--cost-sample", "40", "--output", out, "--html", html, "--query", query_dir,
+        "evaluate",
+        "--uri",
+        db,
+        "--corpus",
+        small_corpus,
+        "--pairs",
+        CORPORA / "pairs.csv",
+        "--graded",
+        CORPORA / "graded-pairs.csv",
+        "--qrels",
+        qrels,
+        "--probes",
+        probes,
+        "--top-k",
+        "5",
+        "--repeats",
+        "2",
+        "--cost-sample",
+        "40",
+        "--output",
+        out,
+        "--html",
+        html,
+        "--query",
+        query_dir,
     )
     assert result.code == 0, result
     assert "Contrast" in result.out and "IVF_FLAT recall" in result.out
@@ -82,7 +113,7 @@ def test_evaluate_and_report_end_to_end(run_cli, tiny_models, small_corpus, stud
     summary = pd.read_csv(out / "fidelity_summary.csv")
     assert summary["nprobe_for_0_99"].le(2).all()
     alignment = pd.read_csv(out / "alignment.csv")
-    records = len({l for l in small_corpus.read_text().splitlines() if l and not l.startswith("#")})
+    records = len({line for line in small_corpus.read_text().splitlines() if line and not line.startswith("#")})
     assert len(alignment) == 1 and alignment["rows"].iloc[0] == records
     assert alignment["cka"].between(0, 1.0000001).all()
 
@@ -94,7 +125,7 @@ def test_evaluate_and_report_end_to_end(run_cli, tiny_models, small_corpus, stud
         assert (out / path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = html.read_text()
     assert text.count("data:image/png;base64,") == len(plots)
-    assert "<script" not in text and "src=\"http" not in text
+    assert "<script" not in text and 'src="http' not in text
     assert "Run manifest" in text and "harness_tiny_a" in text
 
     again = tmp_path / "again.html"
@@ -107,11 +138,17 @@ def test_evaluate_and_report_end_to_end(run_cli, tiny_models, small_corpus, stud
     bad.write_text("probe_id,corpus_id,relevance\nq1,12345,1\n")
     result = run_cli("evaluate", "--uri", db, "--qrels", bad, "--probes", probes, "--repeats", "1")
     assert result.code == 1
-    assert result.err.strip() == f"error: qrels file {bad}: line 2: unknown corpus id 12345 (not in collection harness_tiny_a)"
+    assert (
+        result.err.strip()
+        == f"error: qrels file {bad}: line 2: unknown corpus id 12345 (not in collection harness_tiny_a)"
+    )
     bad_pairs = tmp_path / "bad-pairs.csv"
     bad_pairs.write_text("sentence1,sentence2,score\na,b,lots\n")
     result = run_cli("evaluate", "--uri", db, "--graded", bad_pairs)
-    assert result.code == 1 and result.err.strip() == f"error: graded pairs file {bad_pairs}: line 2: unparseable score 'lots'"
+    assert (
+        result.code == 1
+        and result.err.strip() == f"error: graded pairs file {bad_pairs}: line 2: unparseable score 'lots'"
+    )
 
 
 def test_report_without_study_is_one_line(run_cli, tmp_path):
@@ -120,15 +157,24 @@ def test_report_without_study_is_one_line(run_cli, tmp_path):
 
 
 def test_html_from_python_api(tmp_path):
-    import numpy as np
 
     from harness.output.report import write_study
     from harness.study import empty_study
 
     study = empty_study({"created": "now", "collections": {"c": {}}})
-    study.fidelity = pd.DataFrame({"collection": ["c", "c"], "nlist": [4, 4], "nprobe": [1, 4], "k": [5, 5],
-                                   "queries": [10, 10], "recall_at_k": [0.8, 1.0]})
-    study.cost = pd.DataFrame({"collection": ["c"], "dimension": [8], "size_mb": [1.0], "corpus_encode_s": [2.0], "total_s": [3.0]})
+    study.fidelity = pd.DataFrame(
+        {
+            "collection": ["c", "c"],
+            "nlist": [4, 4],
+            "nprobe": [1, 4],
+            "k": [5, 5],
+            "queries": [10, 10],
+            "recall_at_k": [0.8, 1.0],
+        }
+    )
+    study.cost = pd.DataFrame(
+        {"collection": ["c"], "dimension": [8], "size_mb": [1.0], "corpus_encode_s": [2.0], "total_s": [3.0]}
+    )
     written = write_study(study, tmp_path / "s", html=tmp_path / "s.html")
     assert (tmp_path / "s" / "plots" / "ivf_recall.png").is_file()
     assert (tmp_path / "s.html").read_text().count("data:image/png") == 2

@@ -30,8 +30,22 @@ def _start_and_kill(corpus: Path, db: Path, model: Path, wal_bytes: int, timeout
     Returns (killed_while_running, seconds). Lite allows one process per .db, so the
     only safe signal while the ingest holds the database is the size of its files.
     """
-    command = [sys.executable, "-m", "harness.cli", "ingest", "--corpus", str(corpus), "--uri", str(db),
-               "--model", str(model), "--chunk-size", "200", "--batch-size", "32"]
+    command = [
+        sys.executable,
+        "-m",
+        "harness.cli",
+        "ingest",
+        "--corpus",
+        str(corpus),
+        "--uri",
+        str(db),
+        "--model",
+        str(model),
+        "--chunk-size",
+        "200",
+        "--batch-size",
+        "32",
+    ]
     started = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
     try:

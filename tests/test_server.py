@@ -27,18 +27,35 @@ def lite_server(tmp_path):
     db.close()
 
 
-def test_ingest_and_query_over_grpc_without_leaking_the_token(run_cli, lite_server, tiny_models, small_corpus, tmp_path, monkeypatch):
+def test_ingest_and_query_over_grpc_without_leaking_the_token(
+    run_cli, lite_server, tiny_models, small_corpus, tmp_path, monkeypatch
+):
     monkeypatch.setenv("MILVUS_TOKEN", TOKEN)
     a, b = str(tiny_models["tiny-a"]), str(tiny_models["tiny-b"])
-    result = run_cli("ingest", "--corpus", small_corpus, "--model", a, "--model", b, "--uri", lite_server, "--nlist", "3")
+    result = run_cli(
+        "ingest", "--corpus", small_corpus, "--model", a, "--model", b, "--uri", lite_server, "--nlist", "3"
+    )
     assert result.code == 0, result
     again = run_cli("ingest", "--corpus", small_corpus, "--model", a, "--uri", lite_server, "--nlist", "3")
     assert again.code == 0, again
     listing = run_cli("collections", "--uri", lite_server)
     assert listing.code == 0 and "harness_tiny_a" in listing.out and "harness_tiny_b" in listing.out
     out = tmp_path / "out"
-    result = run_cli("query", "--uri", lite_server, "--token", TOKEN, "--probe", "sweet little lamb", "--top-k", "4",
-                     "--repeats", "2", "--output", out)
+    result = run_cli(
+        "query",
+        "--uri",
+        lite_server,
+        "--token",
+        TOKEN,
+        "--probe",
+        "sweet little lamb",
+        "--top-k",
+        "4",
+        "--repeats",
+        "2",
+        "--output",
+        out,
+    )
     assert result.code == 0, result
     hits = pd.read_csv(out / "hits.csv")
     assert set(hits["collection"]) == {"harness_tiny_a", "harness_tiny_b"} and len(hits) == 8
@@ -62,7 +79,7 @@ def test_credentials_in_the_uri_are_never_shown(run_cli, tmp_path):
 
 def test_prometheus_histogram_difference():
     before = parse_search_histogram(
-        '# TYPE milvus_proxy_sq_latency histogram\n'
+        "# TYPE milvus_proxy_sq_latency histogram\n"
         'milvus_proxy_sq_latency_bucket{node_id="1",query_type="search",le="1"} 4\n'
         'milvus_proxy_sq_latency_bucket{node_id="1",query_type="search",le="4"} 5\n'
         'milvus_proxy_sq_latency_bucket{node_id="1",query_type="search",le="+Inf"} 5\n'

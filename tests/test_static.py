@@ -55,8 +55,21 @@ def test_static_model_ingest_and_query_through_cli(run_cli, static_model, small_
         assert info.meta.model.max_seq_length is None
 
     out = tmp_path / "out"
-    result = run_cli("query", "--uri", db, "--probe", "sweet little lamb", "--probe", "the cold river at night",
-                     "--top-k", "3", "--repeats", "1", "--output", out)
+    result = run_cli(
+        "query",
+        "--uri",
+        db,
+        "--probe",
+        "sweet little lamb",
+        "--probe",
+        "the cold river at night",
+        "--top-k",
+        "3",
+        "--repeats",
+        "1",
+        "--output",
+        out,
+    )
     assert result.code == 0, result
     hits = pd.read_csv(out / "hits.csv")
     assert len(hits) == 2 * 3 and set(hits["collection"]) == {"harness_tiny_static"}

@@ -50,11 +50,10 @@ def test_word_count_and_shape():
 def test_every_template_in_first_round():
     # lines are dealt to templates in rounds: the first round uses each template once
     templates = synthetic._COMPILED
-    patterns = [re.compile("^" + ".+".join(map(re.escape, t.fmt.split("{}"))) + "$")
-                for t in templates]
+    patterns = [re.compile("^" + ".+".join(map(re.escape, t.fmt.split("{}"))) + "$") for t in templates]
     first_round = list(synthetic_lines(len(templates), seed=5))
     for pat in patterns:
-        assert sum(1 for l in first_round if pat.match(l)) >= 1, pat.pattern
+        assert sum(1 for line in first_round if pat.match(line)) >= 1, pat.pattern
 
 
 def test_templates_cannot_collide():
@@ -69,11 +68,14 @@ def test_templates_cannot_collide():
 def test_bijection_over_full_capacity(monkeypatch):
     # With tiny templates the whole capacity can be enumerated: every line distinct,
     # including after the smaller templates are exhausted.
-    small = tuple(synthetic._Template(spec) for spec in (
-        ("I", ("walked", "ran", "drove"), "down the", ("old", "long"), "road"),
-        ("We", ("sang", "wept"), "by the", ("river", "sea", "lake", "bridge", "mill"), "tonight"),
-        ("Somewhere a", ("dog", "bird"), "is", ("singing", "crying"), "alone"),
-    ))
+    small = tuple(
+        synthetic._Template(spec)
+        for spec in (
+            ("I", ("walked", "ran", "drove"), "down the", ("old", "long"), "road"),
+            ("We", ("sang", "wept"), "by the", ("river", "sea", "lake", "bridge", "mill"), "tonight"),
+            ("Somewhere a", ("dog", "bird"), "is", ("singing", "crying"), "alone"),
+        )
+    )
     synthetic._check_templates(small)
     monkeypatch.setattr(synthetic, "_COMPILED", small)
     cap = synthetic.capacity()
@@ -116,7 +118,7 @@ def test_write_synthetic_corpus(tmp_path, n, group_size):
     path = tmp_path / "synthetic.txt"
     write_synthetic_corpus(path, n, seed=2, group_size=group_size)
     text = path.read_text(encoding="utf-8")
-    sentence_lines = [l for l in text.splitlines() if l.strip() and not l.startswith("#")]
+    sentence_lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
     assert sentence_lines == list(synthetic_lines(n, seed=2))
 
     titles, groups = _parse_txt(path)
@@ -124,8 +126,7 @@ def test_write_synthetic_corpus(tmp_path, n, group_size):
     assert titles == [f"# Song {i}" for i in range(1, n_groups + 1)]
     assert len(groups) == n_groups
     assert all(groups), "no empty groups"
-    assert [len(g) for g in groups] == [group_size] * (n // group_size) + (
-        [n % group_size] if n % group_size else [])
+    assert [len(g) for g in groups] == [group_size] * (n // group_size) + ([n % group_size] if n % group_size else [])
 
 
 def test_write_rejects_bad_group_size(tmp_path):

@@ -17,7 +17,8 @@ from harness.cli import info, ingest, query, study
 from harness.errors import HarnessError
 
 app = typer.Typer(
-    help="Compare sentence-embedding models through Milvus: ingest a corpus once per model, probe every collection, compare.",
+    help="Compare sentence-embedding models through Milvus: ingest a corpus once per model, "
+    "probe every collection, compare.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -35,30 +35,52 @@ def experiment(ctx: typer.Context):
 
 ConfigOpt = Annotated[
     Optional[Path],
-    typer.Option("--config", help="Experiment TOML file (default: ./harness.toml if present).", is_eager=True,
-                 callback=_load_config),
+    typer.Option(
+        "--config",
+        help="Experiment TOML file (default: ./harness.toml if present).",
+        is_eager=True,
+        callback=_load_config,
+    ),
 ]
 UriOpt = Annotated[
     Optional[str],
-    typer.Option("--uri", envvar="MILVUS_URI",
-                 help="Milvus Lite file (*.db) or server URI (http[s]://host:port). Default: harness.db."),
+    typer.Option(
+        "--uri",
+        envvar="MILVUS_URI",
+        help="Milvus Lite file (*.db) or server URI (http[s]://host:port). Default: harness.db.",
+    ),
 ]
 TokenOpt = Annotated[
     Optional[str],
-    typer.Option("--token", envvar="MILVUS_TOKEN", show_envvar=True,
-                 help="Server token (user:password or API key). Prefer the environment variable."),
+    typer.Option(
+        "--token",
+        envvar="MILVUS_TOKEN",
+        show_envvar=True,
+        help="Server token (user:password or API key). Prefer the environment variable.",
+    ),
 ]
 DeviceOpt = Annotated[
-    str, typer.Option("--device", help="auto, cpu, cuda, cuda:N, or a comma-separated list (one encoding process per device).")
+    str,
+    typer.Option(
+        "--device", help="auto, cpu, cuda, cuda:N, or a comma-separated list (one encoding process per device)."
+    ),
 ]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the embedding cache.")]
 CollectionsOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--collections", "--collection", "-c",
-                 help="Collections, comma-separated or repeated (default: all harness collections)."),
+    typer.Option(
+        "--collections",
+        "--collection",
+        "-c",
+        help="Collections, comma-separated or repeated (default: all harness collections).",
+    ),
 ]
-TopKOpt = Annotated[int, typer.Option("--top-k", "-k", help="Hits per probe; k of recall@k, coherence, fidelity and agreement.")]
-NprobeOpt = Annotated[Optional[int], typer.Option("--nprobe", help="IVF lists searched per query (default: the server's).")]
+TopKOpt = Annotated[
+    int, typer.Option("--top-k", "-k", help="Hits per probe; k of recall@k, coherence, fidelity and agreement.")
+]
+NprobeOpt = Annotated[
+    Optional[int], typer.Option("--nprobe", help="IVF lists searched per query (default: the server's).")
+]
 ProbesOpt = Annotated[
     Optional[Path], typer.Option("--probes", help="Probe file: .txt (one a line) or .csv/.jsonl with id,text.")
 ]
@@ -84,14 +106,20 @@ def console():
 def progress_bar(out, per_stage: bool = False) -> Iterator:
     """A progress callback for the library, drawn only on a terminal: one bar whose label
     follows the stage, or one bar per stage (``per_stage``: ingest's one bar per model)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
     from rich.progress import Progress as Bars
 
     bars = Bars(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-        console=out, transient=True, disable=not out.is_terminal,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=out,
+        transient=True,
+        disable=not out.is_terminal,
     )
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
 
     def update(step: Progress) -> None:
         key = step.stage if per_stage else ""

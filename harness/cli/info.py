@@ -51,7 +51,11 @@ def models():
 
     frame = pd.DataFrame(list_packaged_models())
     out = console()
-    out.print(frame_table(frame, columns=["alias", "installed", "dimension", "parameters", "size_mb", "pip", "description"], digits=1))
+    out.print(
+        frame_table(
+            frame, columns=["alias", "installed", "dimension", "parameters", "size_mb", "pip", "description"], digits=1
+        )
+    )
     out.print("Any local sentence-transformers folder or Hugging Face name (when online) also works as --model.")
 
 

@@ -10,22 +10,45 @@ import typer
 from harness.cli.common import BatchSizeOpt, ConfigOpt, DeviceOpt, NoCacheOpt, TokenOpt, UriOpt, console, progress_bar
 from harness.errors import HarnessError
 
-INGEST_COLUMNS = ["model", "collection", "dimension", "rows_total", "rows_added", "rows_present", "truncated",
-                  "cache_hits", "encode_s", "insert_s", "index_s", "total_s", "nlist"]
+INGEST_COLUMNS = [
+    "model",
+    "collection",
+    "dimension",
+    "rows_total",
+    "rows_added",
+    "rows_present",
+    "truncated",
+    "cache_hits",
+    "encode_s",
+    "insert_s",
+    "index_s",
+    "total_s",
+    "nlist",
+]
 
 
 def ingest(
-    corpus: Annotated[Optional[Path], typer.Option("--corpus", help="Corpus file: .txt, .jsonl, .csv or .parquet.")] = None,
-    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Model: alias, local folder or Hugging Face name. Repeatable.")] = None,
+    corpus: Annotated[
+        Optional[Path], typer.Option("--corpus", help="Corpus file: .txt, .jsonl, .csv or .parquet.")
+    ] = None,
+    model: Annotated[
+        Optional[list[str]],
+        typer.Option("--model", "-m", help="Model: alias, local folder or Hugging Face name. Repeatable."),
+    ] = None,
     uri: UriOpt = None,
     token: TokenOpt = None,
     prefix: Annotated[str, typer.Option("--prefix", help="Experiment prefix for collection names.")] = "",
-    nlist: Annotated[Optional[int], typer.Option("--nlist", help="IVF_FLAT lists (default: 4*sqrt(rows), at most rows/39, per segment on Lite).")] = None,
+    nlist: Annotated[
+        Optional[int],
+        typer.Option("--nlist", help="IVF_FLAT lists (default: 4*sqrt(rows), at most rows/39, per segment on Lite)."),
+    ] = None,
     batch_size: BatchSizeOpt = 64,
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="Rows read, encoded and inserted per step.")] = 2048,
     device: DeviceOpt = "auto",
     half: Annotated[bool, typer.Option("--half", help="Encode in float16 (GPU only).")] = False,
-    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow models that run their own code.")] = False,
+    trust_remote_code: Annotated[
+        bool, typer.Option("--trust-remote-code", help="Allow models that run their own code.")
+    ] = False,
     recreate: Annotated[bool, typer.Option("--recreate", help="Drop and rebuild the models' collections.")] = False,
     no_cache: NoCacheOpt = False,
     text_column: Annotated[str, typer.Option("--text-column", help="Text column (jsonl/csv/parquet).")] = "text",
@@ -44,9 +67,23 @@ def ingest(
     out = console()
     with progress_bar(out, per_stage=True) as progress:
         report = run_ingest(
-            corpus, model, uri, token, prefix=prefix, nlist=nlist, batch_size=batch_size, chunk_size=chunk_size,
-            device=device, half=half, trust_remote_code=trust_remote_code, recreate=recreate, cache=not no_cache,
-            text_column=text_column, id_column=id_column, group_column=group_column, progress=progress,
+            corpus,
+            model,
+            uri,
+            token,
+            prefix=prefix,
+            nlist=nlist,
+            batch_size=batch_size,
+            chunk_size=chunk_size,
+            device=device,
+            half=half,
+            trust_remote_code=trust_remote_code,
+            recreate=recreate,
+            cache=not no_cache,
+            text_column=text_column,
+            id_column=id_column,
+            group_column=group_column,
+            progress=progress,
         )
     out.print(
         f"corpus {report.corpus}: {report.records} records in {report.groups} groups "
@@ -55,4 +92,6 @@ def ingest(
     out.print(frame_table(report.to_frame(), columns=INGEST_COLUMNS, digits=2))
     for row in report.models:
         if row.truncated:
-            out.print(f"note: {row.truncated} lines are longer than {row.model}'s max sequence length and were truncated")
+            out.print(
+                f"note: {row.truncated} lines are longer than {row.model}'s max sequence length and were truncated"
+            )

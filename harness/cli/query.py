@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -29,13 +28,24 @@ def query(
     probes: ProbesOpt = None,
     probe: Annotated[Optional[list[str]], typer.Option("--probe", "-p", help="A probe sentence. Repeatable.")] = None,
     collections: CollectionsOpt = None,
-    probe_model: Annotated[Optional[str], typer.Option("--probe-model", help="Embed probes with this one model for every collection.")] = None,
+    probe_model: Annotated[
+        Optional[str], typer.Option("--probe-model", help="Embed probes with this one model for every collection.")
+    ] = None,
     top_k: TopKOpt = 10,
     nprobe: NprobeOpt = None,
-    repeats: Annotated[int, typer.Option("--repeats", help="Timed searches per probe after a warm-up (0: no timing).")] = 3,
+    repeats: Annotated[
+        int, typer.Option("--repeats", help="Timed searches per probe after a warm-up (0: no timing).")
+    ] = 3,
     output: OutputOpt = None,
-    show: Annotated[int, typer.Option("--show", help="Hits per collection shown per probe in the terminal (0: none).")] = 5,
-    metrics_url: Annotated[Optional[str], typer.Option("--metrics-url", help="Milvus Prometheus endpoint (http://host:9091/metrics) for server-side latency.")] = None,
+    show: Annotated[
+        int, typer.Option("--show", help="Hits per collection shown per probe in the terminal (0: none).")
+    ] = 5,
+    metrics_url: Annotated[
+        Optional[str],
+        typer.Option(
+            "--metrics-url", help="Milvus Prometheus endpoint (http://host:9091/metrics) for server-side latency."
+        ),
+    ] = None,
     uri: UriOpt = None,
     token: TokenOpt = None,
     device: DeviceOpt = "auto",
@@ -56,8 +66,17 @@ def query(
     out = console()
     with progress_bar(out) as progress:
         result = run_query(
-            probe_list, split_names(collections) or None, uri, token, probe_model=probe_model, top_k=top_k,
-            nprobe=nprobe, repeats=repeats, device=device, cache=not no_cache, metrics_url=metrics_url,
+            probe_list,
+            split_names(collections) or None,
+            uri,
+            token,
+            probe_model=probe_model,
+            top_k=top_k,
+            nprobe=nprobe,
+            repeats=repeats,
+            device=device,
+            cache=not no_cache,
+            metrics_url=metrics_url,
             progress=progress,
         )
     if show:
@@ -68,7 +87,9 @@ def query(
     if not result.alignment.empty:
         out.print(frame_table(result.alignment, title="Probe model vs each collection's model (same stored lines)"))
     if repeats:
-        out.print(frame_table(result.latency, title="Search latency (ms, client side) and probe embedding time", digits=2))
+        out.print(
+            frame_table(result.latency, title="Search latency (ms, client side) and probe embedding time", digits=2)
+        )
     for warning in result.warnings:
         out.print(f"[yellow]note:[/] {warning}")
     if output:

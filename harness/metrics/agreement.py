@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Hashable, Sequence
 
 
@@ -29,7 +28,7 @@ def rank_biased_overlap(a: Sequence[Hashable], b: Sequence[Hashable], p: float =
     if not 0 < p < 1:
         raise ValueError("p must be in (0, 1)")
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
-    s, l = len(short), len(long_)
+    s, l = len(short), len(long_)  # noqa: E741 (the paper's notation)
     if l == 0:
         return float("nan")
     if s == 0:

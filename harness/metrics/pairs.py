@@ -9,9 +9,9 @@ import numpy as np
 
 def contrast(scores: Sequence[float], labels: Sequence[int]) -> dict:
     """Mean score of similar pairs (label 1) minus mean score of dissimilar pairs (label 0)."""
-    scores = np.asarray(scores, dtype=np.float64)
-    labels = np.asarray(labels)
-    similar, dissimilar = scores[labels == 1], scores[labels == 0]
+    values = np.asarray(scores, dtype=np.float64)
+    classes = np.asarray(labels)
+    similar, dissimilar = values[classes == 1], values[classes == 0]
     mean_s = float(similar.mean()) if len(similar) else float("nan")
     mean_d = float(dissimilar.mean()) if len(dissimilar) else float("nan")
     return {
@@ -27,12 +27,12 @@ def correlations(predicted: Sequence[float], gold: Sequence[float]) -> dict:
     """Spearman and Pearson correlation, x100 (STS convention)."""
     from scipy.stats import pearsonr, spearmanr
 
-    predicted = np.asarray(predicted, dtype=np.float64)
-    gold = np.asarray(gold, dtype=np.float64)
-    if len(gold) < 2 or np.ptp(gold) == 0 or np.ptp(predicted) == 0:
-        return {"n": int(len(gold)), "spearman": float("nan"), "pearson": float("nan")}
+    x = np.asarray(predicted, dtype=np.float64)
+    y = np.asarray(gold, dtype=np.float64)
+    if len(y) < 2 or np.ptp(y) == 0 or np.ptp(x) == 0:
+        return {"n": int(len(y)), "spearman": float("nan"), "pearson": float("nan")}
     return {
-        "n": int(len(gold)),
-        "spearman": float(spearmanr(predicted, gold).statistic) * 100,
-        "pearson": float(pearsonr(predicted, gold).statistic) * 100,
+        "n": int(len(y)),
+        "spearman": float(spearmanr(x, y).statistic) * 100,
+        "pearson": float(pearsonr(x, y).statistic) * 100,
     }

@@ -2,8 +2,8 @@
 implementation. Only ``load_model`` imports torch and sentence-transformers, when called."""
 
 from harness.models.base import Embedder, Role
-from harness.models.sentence import SentenceTransformerEmbedder, load_model
 from harness.models.catalog import folder_metadata, folder_size, list_packaged_models
+from harness.models.sentence import SentenceTransformerEmbedder, load_model
 from harness.models.specs import (
     INSTALL_HINT,
     PACKAGED_MODELS,
@@ -14,7 +14,6 @@ from harness.models.specs import (
     ref_for_record,
     resolve_model,
 )
-
 
 __all__ = [
     "Embedder",

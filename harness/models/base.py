@@ -19,13 +19,26 @@ Role = Literal["query", "document"]
 
 @runtime_checkable
 class Embedder(Protocol):
-    ref: ModelRef
-    dimension: int
-    fingerprint: str
-    device: str
-    load_seconds: float
-    parameters: int
-    max_seq_length: int | None
+    @property
+    def ref(self) -> ModelRef: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    @property
+    def device(self) -> str: ...
+
+    @property
+    def load_seconds(self) -> float: ...
+
+    @property
+    def parameters(self) -> int: ...
+
+    @property
+    def max_seq_length(self) -> int | None: ...
 
     @property
     def alias(self) -> str: ...

@@ -61,5 +61,3 @@ def list_packaged_models() -> list[dict]:
             row["size_mb"] = round(meta["size_bytes"] / 1e6, 1)
         rows.append(row)
     return rows
-
-

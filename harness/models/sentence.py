@@ -9,7 +9,7 @@ import hashlib
 import re
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -58,7 +58,7 @@ class SentenceTransformerEmbedder:
     """A loaded sentence-transformers model with what the harness records about it."""
 
     ref: ModelRef
-    model: object  # SentenceTransformer
+    model: Any  # SentenceTransformer
     device: str
     dimension: int
     max_seq_length: int | None

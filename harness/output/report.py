@@ -31,10 +31,14 @@ def _read_query(query_dir: str | Path | None) -> tuple[pd.DataFrame | None, pd.D
         return None, None, None
     query_dir = Path(query_dir)
     if not (query_dir / "overlap.csv").is_file():
-        raise HarnessError(f"{query_dir} is not a harness query output folder (no overlap.csv): run harness query --output {query_dir}")
+        raise HarnessError(
+            f"{query_dir} is not a harness query output folder (no overlap.csv): run harness query --output {query_dir}"
+        )
     overlap = pd.read_csv(query_dir / "overlap.csv")
     latency = pd.read_csv(query_dir / "latency.csv") if (query_dir / "latency.csv").is_file() else None
-    manifest = json.loads((query_dir / "manifest.json").read_text()) if (query_dir / "manifest.json").is_file() else None
+    manifest = (
+        json.loads((query_dir / "manifest.json").read_text()) if (query_dir / "manifest.json").is_file() else None
+    )
     return overlap, latency, manifest
 
 
@@ -81,7 +85,8 @@ def _table_html(frame: pd.DataFrame, max_rows: int = 200) -> str:
 
 def _image(path: Path, alt: str) -> str:
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    return f'<figure><img alt="{html_lib.escape(alt)}" src="data:image/png;base64,{data}"><figcaption>{html_lib.escape(alt)}</figcaption></figure>'
+    alt = html_lib.escape(alt)
+    return f'<figure><img alt="{alt}" src="data:image/png;base64,{data}"><figcaption>{alt}</figcaption></figure>'
 
 
 STYLE = """
@@ -94,7 +99,9 @@ figcaption,.note{font-size:12px;color:#666}pre{background:#f7f7f7;padding:1em;fo
 """
 
 
-def write_html(study: Study, html: str | Path, query_dir: str | Path | None = None, plot_paths: dict[str, Path] | None = None) -> Path:
+def write_html(
+    study: Study, html: str | Path, query_dir: str | Path | None = None, plot_paths: dict[str, Path] | None = None
+) -> Path:
     """One self-contained HTML file: tables, plots inlined as base64 PNG, the run manifest."""
     html = Path(html)
     html.parent.mkdir(parents=True, exist_ok=True)
@@ -128,11 +135,20 @@ def write_html(study: Study, html: str | Path, query_dir: str | Path | None = No
         parts.append(_image(path, title))
     definitions = manifest.get("definitions") or {}
     if definitions:
-        parts.append("<h2>Definitions</h2><ul>" + "".join(
-            f"<li><b>{html_lib.escape(k)}</b>: {html_lib.escape(str(v))}</li>" for k, v in definitions.items()) + "</ul>")
+        parts.append(
+            "<h2>Definitions</h2><ul>"
+            + "".join(
+                f"<li><b>{html_lib.escape(k)}</b>: {html_lib.escape(str(v))}</li>" for k, v in definitions.items()
+            )
+            + "</ul>"
+        )
     parts.append("<h2>Run manifest</h2><pre>" + html_lib.escape(json.dumps(manifest, indent=2, default=str)) + "</pre>")
     if query_manifest:
-        parts.append("<h2>Query manifest</h2><pre>" + html_lib.escape(json.dumps(query_manifest, indent=2, default=str)) + "</pre>")
+        parts.append(
+            "<h2>Query manifest</h2><pre>"
+            + html_lib.escape(json.dumps(query_manifest, indent=2, default=str))
+            + "</pre>"
+        )
     parts.append("</body></html>\n")
     html.write_text("".join(parts), encoding="utf-8")
     return html

@@ -24,7 +24,9 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def frame_table(frame: pd.DataFrame, title: str | None = None, digits: int = 3, columns: Iterable[str] | None = None) -> Table:
+def frame_table(
+    frame: pd.DataFrame, title: str | None = None, digits: int = 3, columns: Iterable[str] | None = None
+) -> Table:
     columns = list(columns or frame.columns)
     table = Table(title=title, title_justify="left", show_lines=False)
     for column in columns:
@@ -52,6 +54,8 @@ def print_side_by_side(console: Console, hits: pd.DataFrame, top: int = 5, width
                     cells.append("")
                 else:
                     r = row.iloc[0]
-                    cells.append(f"{_clip(r['text'], width)} [dim]({_clip(str(r['group']), 24)}; {r['distance']:.3f})[/]")
+                    cells.append(
+                        f"{_clip(r['text'], width)} [dim]({_clip(str(r['group']), 24)}; {r['distance']:.3f})[/]"
+                    )
             table.add_row(str(rank), *cells)
         console.print(table)

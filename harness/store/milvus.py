@@ -154,7 +154,13 @@ class MilvusStore:
         with self._errors(f"stats of {name}"):
             rows = int(self.client.get_collection_stats(name).get("row_count", 0))
         return CollectionInfo(
-            name=name, rows=rows, dimension=self.dimension(name), index_type=index_type, metric=metric, nlist=nlist, meta=meta
+            name=name,
+            rows=rows,
+            dimension=self.dimension(name),
+            index_type=index_type,
+            metric=metric,
+            nlist=nlist,
+            meta=meta,
         )
 
     # --- rows ------------------------------------------------------------------------------
@@ -166,7 +172,9 @@ class MilvusStore:
             rows = self.client.query(name, ids=list(ids), output_fields=["id"])
         return {int(row["id"]) for row in rows}
 
-    def insert(self, name: str, ids: Sequence[int], texts: Sequence[str], groups: Sequence[str], vectors: np.ndarray) -> None:
+    def insert(
+        self, name: str, ids: Sequence[int], texts: Sequence[str], groups: Sequence[str], vectors: np.ndarray
+    ) -> None:
         per_row = vectors.shape[1] * 4 + 256
         step = max(1, INSERT_BYTES // per_row)
         with self._errors(f"insert into {name}"):
@@ -176,7 +184,9 @@ class MilvusStore:
                     name,
                     [
                         {"id": int(i), "text": t[: TEXT_MAX // 4], "group": g[: GROUP_MAX // 4], VECTOR_FIELD: v}
-                        for i, t, g, v in zip(ids[start:stop], texts[start:stop], groups[start:stop], vectors[start:stop])
+                        for i, t, g, v in zip(
+                            ids[start:stop], texts[start:stop], groups[start:stop], vectors[start:stop]
+                        )
                     ],
                 )
 
@@ -253,7 +263,10 @@ class MilvusStore:
                 anns_field=VECTOR_FIELD,
             )
         return [
-            [Hit(int(h["id"]), float(h["distance"]), h["entity"].get("text", ""), h["entity"].get("group", "")) for h in hits]
+            [
+                Hit(int(h["id"]), float(h["distance"]), h["entity"].get("text", ""), h["entity"].get("group", ""))
+                for h in hits
+            ]
             for hits in results
         ]
 
@@ -306,8 +319,12 @@ class MilvusStore:
 
     def fetch_vectors(self, name: str, batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
         """All (ids, vectors, texts, groups) of a collection in memory; prefer :meth:`iter_rows`."""
-        ids, vectors, texts, groups = [], [], [], []
+        ids: list[np.ndarray] = []
+        vectors: list[np.ndarray] = []
+        texts: list[str] = []
+        groups: list[str] = []
         for batch_ids, batch_vectors, batch_texts, batch_groups in self.iter_rows(name, True, batch_size):
+            assert batch_vectors is not None
             ids.append(batch_ids)
             vectors.append(batch_vectors)
             texts.extend(batch_texts)

@@ -59,9 +59,16 @@ class StudySettings:
 
     def to_dict(self) -> dict:
         return {
-            "top_k": self.top_k, "nprobe": self.nprobe, "repeats": self.repeats, "device": self.device,
-            "batch_size": self.batch_size, "cost_sample": self.cost_sample, "coherence_sample": self.coherence_sample,
-            "fidelity_sample": self.fidelity_sample, "alignment_sample": self.alignment_sample, "seed": self.seed,
+            "top_k": self.top_k,
+            "nprobe": self.nprobe,
+            "repeats": self.repeats,
+            "device": self.device,
+            "batch_size": self.batch_size,
+            "cost_sample": self.cost_sample,
+            "coherence_sample": self.coherence_sample,
+            "fidelity_sample": self.fidelity_sample,
+            "alignment_sample": self.alignment_sample,
+            "seed": self.seed,
         }
 
 

@@ -19,7 +19,9 @@ EmbedderLoader = Callable[[ModelRef], Embedder]
 
 
 class CollectionContext:
-    def __init__(self, store: VectorStore, name: str, meta: CollectionMeta, settings: StudySettings, load: EmbedderLoader):
+    def __init__(
+        self, store: VectorStore, name: str, meta: CollectionMeta, settings: StudySettings, load: EmbedderLoader
+    ):
         self.store = store
         self.name = name
         self.meta = meta
@@ -89,10 +91,10 @@ class CollectionContext:
         """Positions (into :attr:`ids`) of the seeded sample used by every measure."""
         return sample_positions(len(self.ids), size, self.settings.seed)
 
-    def vectors(self, ids: Sequence[int]) -> np.ndarray:
+    def vectors(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         return self.store.rows_by_ids(self.name, [int(i) for i in ids])[0]
 
-    def texts(self, ids: Sequence[int]) -> list[str]:
+    def texts(self, ids: Sequence[int] | np.ndarray) -> list[str]:
         return self.store.rows_by_ids(self.name, [int(i) for i in ids])[1]
 
     def stream(self, batch_size: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -104,7 +106,9 @@ class CollectionContext:
     def search_ids(self, vectors: np.ndarray, k: int, nprobe: int | None, batch: int = 256) -> list[list[int]]:
         out: list[list[int]] = []
         for start in range(0, len(vectors), batch):
-            out.extend([h.id for h in hits] for hits in self.store.search(self.name, vectors[start : start + batch], k, nprobe))
+            out.extend(
+                [h.id for h in hits] for hits in self.store.search(self.name, vectors[start : start + batch], k, nprobe)
+            )
         return out
 
     def search_hits(self, vectors: np.ndarray, k: int, nprobe: int | None, batch: int = 256) -> list[list]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import combinations
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import pandas as pd
 
@@ -42,8 +42,10 @@ def read_inputs(
         qrels_path=Path(qrels) if qrels else None,
         probes=probe_list,
         corpus_texts=[r.text for r in CorpusReader(corpus)] if corpus else None,
-        paths={k: str(v) if v else None for k, v in
-               {"corpus": corpus, "pairs": pairs, "graded": graded, "qrels": qrels, "probes": probes}.items()},
+        paths={
+            k: str(v) if v else None
+            for k, v in {"corpus": corpus, "pairs": pairs, "graded": graded, "qrels": qrels, "probes": probes}.items()
+        },
     )
 
 
@@ -74,8 +76,19 @@ def evaluate(
     SearchParams(top_k, nprobe)  # the same checks as query
     if repeats < 1:
         raise HarnessError("--repeats must be at least 1")
-    settings = StudySettings(top_k, nprobe, nprobe_values, repeats, device, batch_size, cost_sample,
-                             coherence_sample, fidelity_sample, alignment_sample, seed)
+    settings = StudySettings(
+        top_k,
+        nprobe,
+        nprobe_values,
+        repeats,
+        device,
+        batch_size,
+        cost_sample,
+        coherence_sample,
+        fidelity_sample,
+        alignment_sample,
+        seed,
+    )
     inputs = read_inputs(corpus, pairs, graded, qrels, probes)
     store = connect(uri, token)
     try:
@@ -83,6 +96,29 @@ def evaluate(
         return run_study(store, collections, inputs, settings, lambda ref: load_model(ref, device=device), progress)
     finally:
         store.close()
+
+
+class _Runs:
+    """Runs measures, gathering their tables, the notes of those that fail, and progress."""
+
+    def __init__(self, total: int, progress: ProgressFn | None):
+        self.parts: dict[str, list[pd.DataFrame]] = {}
+        self.warnings: list[str] = []
+        self.total, self.done, self.progress = total, 0, progress
+
+    def run(self, measure: Measure, label: str, call: Callable[..., Frames], *args) -> None:
+        try:
+            frames = call(*args)
+        except HarnessError:
+            raise
+        except Exception as exc:  # a bug or numerical failure in one measure spares the others
+            self.warnings.append(f"{measure.name} failed on {label}: {type(exc).__name__}: {exc}".splitlines()[0])
+            frames = {}
+        for table, frame in frames.items():
+            self.parts.setdefault(table, []).append(frame)
+        self.done += 1
+        if self.progress:
+            self.progress(Progress(f"{measure.name} {label}", self.done, self.total))
 
 
 def run_study(
@@ -99,49 +135,34 @@ def run_study(
     if not names:
         raise HarnessError(f"no harness collections in {redact_uri(store.uri)}: run harness ingest first")
     contexts = [CollectionContext(store, name, store.require_collection(name), settings, load) for name in names]
-    wanted = [m for m in measures if m.wanted(inputs)]
+    single = [m for m in measures if m.wanted(inputs) and not m.per_pair]
+    paired = [m for m in measures if m.wanted(inputs) and m.per_pair]
     for ctx in contexts:
-        for measure in wanted:
+        for measure in single + paired:
             measure.check(ctx, inputs)
-    parts: dict[str, list[pd.DataFrame]] = {}
-    warnings: list[str] = []
     pairs = list(combinations(contexts, 2))
-    total = len(contexts) * sum(not m.per_pair for m in wanted) + len(pairs) * sum(m.per_pair for m in wanted)
-    done = 0
-
-    def run(measure: Measure, label: str, call) -> None:
-        nonlocal done
-        try:
-            frames: Frames = call()
-        except HarnessError:
-            raise
-        except Exception as exc:  # a bug or numerical failure in one measure spares the others
-            warnings.append(f"{measure.name} failed on {label}: {type(exc).__name__}: {exc}".splitlines()[0])
-            frames = {}
-        for table, frame in frames.items():
-            parts.setdefault(table, []).append(frame)
-        done += 1
-        if progress:
-            progress(Progress(f"{measure.name} {label}", done, total))
-
+    runs = _Runs(len(contexts) * len(single) + len(pairs) * len(paired), progress)
     for ctx in contexts:
-        for measure in (m for m in wanted if not m.per_pair):
-            run(measure, ctx.name, lambda: measure.run(ctx, inputs))
-        ctx.close()
+        for measure in single:
+            runs.run(measure, ctx.name, measure.run, ctx, inputs)
+        ctx.close()  # its model is no longer needed: the paired measures read stored vectors
     for a, b in pairs:
-        for measure in (m for m in wanted if m.per_pair):
-            run(measure, f"{a.name} {b.name}", lambda: measure.run_pair(a, b, inputs))
+        for measure in paired:
+            runs.run(measure, f"{a.name} {b.name}", measure.run_pair, a, b, inputs)
     if store.capabilities.embedded:
-        warnings.append(LITE_NOTE)
+        runs.warnings.append(LITE_NOTE)
     manifest = RunManifest(
         uri=redact_uri(store.uri),
         backend=store.capabilities.backend,
         collections={ctx.name: ctx.meta.summary() for ctx in contexts},
-        details={"inputs": inputs.paths, "parameters": settings.to_dict(),
-                 "definitions": {m.name: m.definition for m in measures if m.definition}},
-        notes=warnings,
+        details={
+            "inputs": inputs.paths,
+            "parameters": settings.to_dict(),
+            "definitions": {m.name: m.definition for m in measures if m.definition},
+        },
+        notes=runs.warnings,
     )
-    return Study(_combined(parts), manifest.to_dict(), warnings)
+    return Study(_combined(runs.parts), manifest.to_dict(), runs.warnings)
 
 
 def _combined(parts: dict[str, list[pd.DataFrame]]) -> dict[str, pd.DataFrame]:

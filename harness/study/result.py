@@ -19,8 +19,12 @@ STUDY_FILE = "study.json"
 class Study:
     """Tables (``study.tables["cost"]``, or ``study.cost``), ``manifest`` and ``warnings``."""
 
-    def __init__(self, tables: dict[str, pd.DataFrame] | None = None, manifest: dict | None = None,
-                 warnings: list[str] | None = None):
+    def __init__(
+        self,
+        tables: dict[str, pd.DataFrame] | None = None,
+        manifest: dict | None = None,
+        warnings: list[str] | None = None,
+    ):
         given = tables or {}
         self.tables = {name: given.get(name, pd.DataFrame()) for name in TABLES}
         self.manifest = manifest or {}

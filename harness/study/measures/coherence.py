@@ -15,7 +15,9 @@ class Coherence(Measure):
         Table("coherence", "Group coherence", "Group coherence"),
         Table("affinity", "Group affinity (long form)"),
     )
-    definition = "share of a line's top-k neighbours (itself excluded) from its own group; chance = expected share at random"
+    definition = (
+        "share of a line's top-k neighbours (itself excluded) from its own group; chance = expected share at random"
+    )
 
     def run(self, ctx: CollectionContext, inputs: StudyInputs) -> Frames:
         ids, groups = ctx.ids, ctx.groups
@@ -31,8 +33,13 @@ class Coherence(Measure):
         query_groups = [groups[i] for i in positions]
         sizes = pd.Series(groups).value_counts().to_dict()
         row = {
-            "collection": ctx.name, "model": ctx.alias, "queries": len(positions), "k": k, "groups": len(distinct),
-            "coherence": group_coherence(query_groups, neighbours), "chance": chance_coherence(query_groups, sizes, len(ids)),
+            "collection": ctx.name,
+            "model": ctx.alias,
+            "queries": len(positions),
+            "k": k,
+            "groups": len(distinct),
+            "coherence": group_coherence(query_groups, neighbours),
+            "chance": chance_coherence(query_groups, sizes, len(ids)),
         }
         affinity = group_affinity(query_groups, neighbours)
         affinity.insert(0, "collection", ctx.name)

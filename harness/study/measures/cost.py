@@ -27,6 +27,7 @@ class PeakMemory:
         self.device = device
         self.peak_mb = float("nan")
         self.kind = "gpu" if device.startswith("cuda") else "rss"
+        self._base: int | None = None
 
     @staticmethod
     def _rss() -> int | None:
@@ -64,7 +65,7 @@ class PeakMemory:
             import torch
 
             torch.cuda.synchronize()
-            self.peak_mb = (torch.cuda.max_memory_allocated() - self._base) / 1e6
+            self.peak_mb = (torch.cuda.max_memory_allocated() - (self._base or 0)) / 1e6
             return
         self._stop.set()
         if self._base is not None:

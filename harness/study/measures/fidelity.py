@@ -26,18 +26,29 @@ class Fidelity(Measure):
         query_ids = ids[ctx.sample(settings.fidelity_sample)]
         queries = ctx.vectors(query_ids)
         exact = exact_knn_ids(queries, ctx.stream(), k).tolist()
-        sweep = sorted(set(settings.nprobe_values or nprobe_sweep(nlist)) | ({settings.nprobe} if settings.nprobe else set()))
+        sweep = sorted(
+            set(settings.nprobe_values or nprobe_sweep(nlist)) | ({settings.nprobe} if settings.nprobe else set())
+        )
         rows = [
-            {"collection": ctx.name, "nlist": nlist, "nprobe": n, "k": k, "queries": len(query_ids),
-             "recall_at_k": recall_against(ctx.search_ids(queries, k, n), exact, k)}
+            {
+                "collection": ctx.name,
+                "nlist": nlist,
+                "nprobe": n,
+                "k": k,
+                "queries": len(query_ids),
+                "recall_at_k": recall_against(ctx.search_ids(queries, k, n), exact, k),
+            }
             for n in sweep
         ]
         frame = pd.DataFrame(rows)
         at_nprobe = frame.loc[frame["nprobe"] == settings.nprobe, "recall_at_k"]
         summary = {
-            "collection": ctx.name, "nlist": nlist, "k": k,
+            "collection": ctx.name,
+            "nlist": nlist,
+            "k": k,
             "recall_at_nprobe": float(at_nprobe.iloc[0]) if settings.nprobe else float("nan"),
             "nprobe": settings.nprobe,
-            "nprobe_for_0_95": first_reaching(frame, 0.95), "nprobe_for_0_99": first_reaching(frame, 0.99),
+            "nprobe_for_0_95": first_reaching(frame, 0.95),
+            "nprobe_for_0_99": first_reaching(frame, 0.99),
         }
         return {"fidelity": frame, "fidelity_summary": pd.DataFrame([summary])}

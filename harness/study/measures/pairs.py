@@ -56,7 +56,11 @@ class Contrast(Measure):
     def run(self, ctx: CollectionContext, inputs: StudyInputs) -> Frames:
         assert inputs.pairs is not None
         cosines = _cosines(ctx, inputs.pairs)
-        row = {"collection": ctx.name, "model": ctx.embedder.alias, **contrast(cosines, inputs.pairs["gold"].astype(int))}
+        row = {
+            "collection": ctx.name,
+            "model": ctx.embedder.alias,
+            **contrast(cosines, inputs.pairs["gold"].astype(int)),
+        }
         return {"contrast": pd.DataFrame([row]), "pair_scores": _scores_part(inputs.pairs, "pairs", ctx.name, cosines)}
 
 

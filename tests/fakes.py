@@ -1,0 +1,197 @@
+"""Fakes of the two seams, for millisecond tests of the pipelines.
+
+``FakeEmbedder`` is deterministic (a seeded random vector per word, summed and normalised:
+texts sharing words are near), and ``MemoryStore`` keeps rows in numpy and searches
+exactly. Both satisfy the protocols the pipelines use; the real-path tests (tiny models,
+Milvus Lite, a real server) stay the integration layer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from harness.errors import StoreError
+from harness.models import ModelRef
+from harness.records import CollectionMeta, Hit, IndexSpec, ModelRecord
+from harness.store import Capabilities, CollectionInfo
+
+
+class FakeEmbedder:
+    def __init__(self, alias: str = "fake", dimension: int = 8, seed: int = 0, fingerprint: str | None = None):
+        self.ref = ModelRef(alias, alias, None, alias)
+        self.dimension = dimension
+        self.seed = seed
+        self.fingerprint = fingerprint or hashlib.sha256(f"{alias}:{dimension}:{seed}".encode()).hexdigest()[:16]
+        self.device = "cpu"
+        self.load_seconds = 0.001
+        self.parameters = 1000
+        self.max_seq_length = 32
+        self.calls = 0
+        self.encoded = 0
+
+    @property
+    def alias(self) -> str:
+        return self.ref.alias
+
+    @property
+    def cache_key(self) -> str:
+        return self.fingerprint
+
+    def _word(self, word: str) -> np.ndarray:
+        digest = hashlib.blake2b(f"{self.seed}:{word}".encode(), digest_size=8).digest()
+        return np.random.default_rng(int.from_bytes(digest, "big")).standard_normal(self.dimension)
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, role: str = "document") -> np.ndarray:
+        self.calls += 1
+        self.encoded += len(texts)
+        out = np.zeros((len(texts), self.dimension))
+        for i, text in enumerate(texts):
+            for word in text.lower().split():
+                out[i] += self._word(word)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return (out / np.where(norms > 0, norms, 1)).astype(np.float32)
+
+    def count_truncated(self, texts: Sequence[str]) -> int:
+        return sum(len(t.split()) > self.max_seq_length for t in texts)
+
+    def describe(self) -> ModelRecord:
+        return ModelRecord(
+            self.alias,
+            self.ref.spec,
+            self.ref.source,
+            self.fingerprint,
+            self.dimension,
+            self.parameters,
+            self.max_seq_length,
+        )
+
+    def close(self) -> None:
+        pass
+
+
+class MemoryStore:
+    """An in-memory VectorStore: exact L2 search (nprobe is ignored), no index to build.
+
+    Like Milvus, an insert of an id already present adds a second row: duplicates are
+    possible, so a test of "no duplicate ids" can fail."""
+
+    def __init__(self, uri: str = "memory://"):
+        self.uri = uri
+        self.capabilities = Capabilities(backend="memory", embedded=True, segment_rows=None, prometheus=False)
+        self.collections: dict[str, dict] = {}
+        self.fail_insert_after: int | None = None  # rows; then insert raises, as a dying server would
+
+    def close(self) -> None:
+        pass
+
+    def _get(self, name: str) -> dict:
+        if name not in self.collections:
+            raise StoreError(f"no collection {name!r}")
+        return self.collections[name]
+
+    def has_collection(self, name: str) -> bool:
+        return name in self.collections
+
+    def harness_collections(self) -> list[str]:
+        return sorted(n for n, c in self.collections.items() if c["meta"] is not None)
+
+    def collection_meta(self, name: str) -> CollectionMeta | None:
+        return self._get(name)["meta"]
+
+    def require_collection(self, name: str) -> CollectionMeta:
+        meta = self._get(name)["meta"]
+        if meta is None:
+            raise StoreError(f"collection {name!r} was not built by harness (it has no harness metadata)")
+        return meta
+
+    def set_meta(self, name: str, meta: CollectionMeta) -> None:
+        self._get(name)["meta"] = meta
+
+    def create_collection(self, name: str, dimension: int, meta: CollectionMeta) -> None:
+        self.collections[name] = {"dimension": dimension, "meta": meta, "rows": [], "index": None}
+
+    def drop_collection(self, name: str) -> None:
+        self.collections.pop(name, None)
+
+    def row_count(self, name: str) -> int:
+        return len(self._get(name)["rows"])
+
+    def dimension(self, name: str) -> int | None:
+        return self._get(name)["dimension"]
+
+    def index_settings(self, name: str) -> tuple[str | None, str | None, int | None]:
+        index = self._get(name)["index"]
+        return (index.type, index.metric, index.nlist) if index else (None, None, None)
+
+    def has_index(self, name: str) -> bool:
+        return self._get(name)["index"] is not None
+
+    def describe(self, name: str) -> CollectionInfo:
+        index_type, metric, nlist = self.index_settings(name)
+        return CollectionInfo(
+            name, self.row_count(name), self.dimension(name), index_type, metric, nlist, self._get(name)["meta"]
+        )
+
+    def ids(self, name: str) -> list[int]:
+        return [row[0] for row in self._get(name)["rows"]]
+
+    def existing_ids(self, name: str, ids: Sequence[int]) -> set[int]:
+        present = set(self.ids(name))
+        return {int(i) for i in ids if int(i) in present}
+
+    def insert(
+        self, name: str, ids: Sequence[int], texts: Sequence[str], groups: Sequence[str], vectors: np.ndarray
+    ) -> None:
+        rows = self._get(name)["rows"]
+        for i, t, g, v in zip(ids, texts, groups, vectors):
+            if self.fail_insert_after is not None and len(rows) >= self.fail_insert_after:
+                raise StoreError(f"Milvus at {self.uri}: insert into {name} failed: server gone")
+            rows.append((int(i), t, g, np.asarray(v, dtype=np.float32)))
+
+    def build_index(self, name: str, index: IndexSpec | int) -> None:
+        self._get(name)["index"] = index if isinstance(index, IndexSpec) else IndexSpec(nlist=index)
+
+    def ensure_loaded(self, name: str) -> None:
+        if not self.has_index(name):
+            raise StoreError(f"collection {name!r} has no index yet: finish it with harness ingest")
+
+    def _matrix(self, name: str) -> tuple[list[int], np.ndarray, list[tuple]]:
+        rows = self._get(name)["rows"]
+        ids = [row[0] for row in rows]
+        vectors = np.stack([row[3] for row in rows]) if rows else np.zeros((0, self.dimension(name) or 0))
+        return ids, vectors, [row[1:3] for row in rows]
+
+    def search(self, name: str, vectors: np.ndarray, top_k: int, nprobe: int | None = None) -> list[list[Hit]]:
+        ids, matrix, rows = self._matrix(name)
+        out = []
+        for query in np.asarray(vectors, dtype=np.float32):
+            distances = ((matrix - query) ** 2).sum(axis=1)
+            order = np.argsort(distances, kind="stable")[:top_k]
+            out.append([Hit(ids[j], float(distances[j]), rows[j][0], rows[j][1]) for j in order])
+        return out
+
+    def sample_rows(self, name: str, limit: int) -> tuple[list[int], list[str], np.ndarray]:
+        ids, matrix, rows = self._matrix(name)
+        return ids[:limit], [r[0] for r in rows[:limit]], matrix[:limit]
+
+    def rows_by_ids(self, name: str, ids: Sequence[int]) -> tuple[np.ndarray, list[str], list[str]]:
+        rows = {row[0]: row for row in self._get(name)["rows"]}
+        missing = [int(i) for i in ids if int(i) not in rows]
+        if missing:
+            raise StoreError(f"collection {name} has no row with id {missing[0]}")
+        picked = [rows[int(i)] for i in ids]
+        return np.stack([r[3] for r in picked]), [r[1] for r in picked], [r[2] for r in picked]
+
+    def iter_rows(self, name: str, vectors: bool = True, batch_size: int = 4096) -> Iterator[tuple]:
+        ids, matrix, rows = self._matrix(name)
+        for start in range(0, len(ids), batch_size):
+            part = slice(start, start + batch_size)
+            yield (
+                np.asarray(ids[part], dtype=np.int64),
+                matrix[part] if vectors else None,
+                [r[0] for r in rows[part]],
+                [r[1] for r in rows[part]],
+            )

@@ -1,0 +1,78 @@
+"""The collection contract: today's metadata, and what collections written before the
+schema version carry, read the same way."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.errors import HarnessError
+from harness.records import CollectionMeta, IndexSpec, SearchParams
+
+# Exactly what harness 0.1.0 wrote before the schema had a version.
+V0 = {
+    "harness_version": "0.1.0",
+    "model": {
+        "alias": "tiny-a",
+        "spec": "/models/tiny-a",
+        "source": "/models/tiny-a",
+        "fingerprint": "0123456789abcdef",
+        "dimension": 16,
+        "parameters": 1234,
+        "max_seq_length": 32,
+    },
+    "corpus": {"path": "/data/songs.txt", "sha256": "ab" * 32, "records": 72},
+    "index": {"type": "IVF_FLAT", "metric": "L2", "nlist": 3},
+    "complete": True,
+    "updated": "2026-11-01T10:00:00+00:00",
+}
+
+
+def test_version_0_metadata_reads_into_the_typed_contract():
+    meta = CollectionMeta.from_json(json.dumps(V0))
+    assert meta.model.fingerprint == "0123456789abcdef" and meta.model.dimension == 16
+    assert meta.corpus.records == 72 and meta.index == IndexSpec("IVF_FLAT", "L2", 3)
+    assert meta.complete is True and meta.prefix is None and meta.schema_version == 1
+    again = CollectionMeta.from_json(meta.to_json())
+    assert again == meta
+    assert json.loads(meta.to_json())["model"] == V0["model"]
+
+
+def test_unreadable_or_newer_metadata():
+    assert CollectionMeta.from_json(None) is None and CollectionMeta.from_json("{not json") is None
+    with pytest.raises(HarnessError, match="schema version 99, newer than this harness reads"):
+        CollectionMeta.from_json(json.dumps({**V0, "schema_version": 99}))
+
+
+def test_index_and_search_parameters():
+    assert IndexSpec(nlist=8).index_params() == {"nlist": 8, "params": {"nlist": 8}}
+    assert SearchParams(5, 4).search_params() == {"metric_type": "L2", "params": {"nprobe": 4}}
+    assert SearchParams(5).search_params() == {"metric_type": "L2", "params": {}}
+    with pytest.raises(HarnessError, match="--top-k must be at least 1"):
+        SearchParams(0)
+    with pytest.raises(HarnessError, match="--nprobe must be at least 1"):
+        SearchParams(3, 0)
+
+
+def test_a_collection_written_with_version_0_metadata_keeps_working(run_cli, tiny_models, small_corpus, tmp_path):
+    from harness.store import Store
+    from harness.store.milvus import META_KEY
+
+    db = str(tmp_path / "old.db")
+    model = str(tiny_models["tiny-a"])
+    assert run_cli("ingest", "--corpus", small_corpus, "--model", model, "--uri", db, "--nlist", "3").code == 0
+    with Store(db) as store:
+        meta = store.collection_meta("harness_tiny_a")
+        old = {k: v for k, v in meta.to_dict().items() if k not in ("schema_version", "prefix")}
+        store.client.alter_collection_properties("harness_tiny_a", properties={META_KEY: json.dumps(old)})
+        assert "schema_version" not in store.client.describe_collection("harness_tiny_a")["properties"][META_KEY]
+    listing = run_cli("collections", "--uri", db)
+    assert listing.code == 0 and "harness_tiny_a" in listing.out and "yes" in listing.out
+    from harness import ingest
+
+    again = ingest(small_corpus, [model], db, nlist=3)
+    # the old collection is recognised as complete: nothing read, nothing added
+    assert again.models[0].rows_added == 0 and again.models[0].rows_present == again.records
+    result = run_cli("query", "--uri", db, "--probe", "sweet little lamb", "--repeats", "0", "--top-k", "3")
+    assert result.code == 0, result
