@@ -84,15 +84,25 @@ class EmbeddingCache:
         if not self.directory.is_dir():
             return rows
         for path in sorted(self.directory.glob("*.sqlite")):
-            connection = sqlite3.connect(path)
+            count, problem = None, ""
             try:
-                count = connection.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
-            except sqlite3.DatabaseError:
-                count = None
-            finally:
-                connection.close()
+                connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+                try:
+                    count = connection.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+                finally:
+                    connection.close()
+            except sqlite3.Error as exc:
+                problem = f"unreadable ({exc}): harness cache --clear"
             size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
-            rows.append({"model_key": path.stem, "vectors": count, "size_mb": round(size / 1e6, 2), "path": str(path)})
+            rows.append(
+                {
+                    "model_key": path.stem,
+                    "vectors": count,
+                    "size_mb": round(size / 1e6, 2),
+                    "path": str(path),
+                    "problem": problem,
+                }
+            )
         return rows
 
     def clear(self) -> int:
@@ -113,6 +123,7 @@ class CachedEmbedder:
         self.inner = inner
         self.cache = cache
         self.stats = CacheStats()
+        self.problem: str | None = None  # set when the cache failed and is no longer used
 
     @property
     def ref(self) -> ModelRef:
@@ -151,21 +162,38 @@ class CachedEmbedder:
         return self.inner.cache_key
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, role: Role = "document") -> np.ndarray:
+        if self.problem is not None:
+            return self.inner.encode(texts, batch_size=batch_size, role=role)
         key = self.inner.cache_key
         ids = [text_id(t) for t in texts]
-        cached = self.cache.get(key, list(dict.fromkeys(ids)), self.dimension)
+        try:
+            cached = self.cache.get(key, list(dict.fromkeys(ids)), self.dimension)
+        except (sqlite3.Error, OSError) as exc:
+            self._give_up(exc)
+            return self.inner.encode(texts, batch_size=batch_size, role=role)
         missing = [i for i, row_id in enumerate(ids) if row_id not in cached]
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         if missing:
             fresh = self.inner.encode([texts[i] for i in missing], batch_size=batch_size, role=role)
             out[missing] = fresh
-            self.cache.put(key, [ids[i] for i in missing], fresh)
+            try:
+                self.cache.put(key, [ids[i] for i in missing], fresh)
+            except (sqlite3.Error, OSError) as exc:
+                self._give_up(exc)
         hit_rows = [i for i, row_id in enumerate(ids) if row_id in cached]
         if hit_rows:
             out[hit_rows] = np.stack([cached[ids[i]] for i in hit_rows])
         self.stats.hits += len(hit_rows)
         self.stats.misses += len(missing)
         return out
+
+    def _give_up(self, exc: BaseException) -> None:
+        """A broken cache (corrupt, read-only, no space) must not stop the run: encode without it."""
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        self.problem = (
+            f"embedding cache {self.cache.directory} is unusable ({reason}): "
+            "encoding without it; harness cache --clear resets it"
+        )
 
     def count_truncated(self, texts: Sequence[str]) -> int:
         return self.inner.count_truncated(texts)

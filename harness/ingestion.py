@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -44,6 +44,8 @@ class ModelIngest:
     index_s: float = 0.0
     total_s: float = 0.0
     nlist: int = 0
+    duplicates_removed: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -55,6 +57,7 @@ class IngestReport:
     records: int = 0
     empty_lines: int = 0
     duplicates: int = 0
+    duplicate_ids: int = 0
     groups: int = 0
     models: list[ModelIngest] = field(default_factory=list)
 
@@ -169,7 +172,63 @@ def _add_missing_rows(
     finally:
         inserter.finish()
     result.insert_s = inserter.seconds
-    result.cache_hits = embedder.stats.hits if isinstance(embedder, CachedEmbedder) else 0
+    if isinstance(embedder, CachedEmbedder):
+        result.cache_hits = embedder.stats.hits
+        if embedder.problem:
+            result.notes.append(embedder.problem)
+
+
+def _check_prefix(meta: CollectionMeta, name: str, prefix: str) -> None:
+    """Two prefixes can sanitise to one collection name ("a b", "a/b"): the collection
+    records its prefix, and another experiment's collection is never touched."""
+    if meta.prefix is not None and meta.prefix != prefix:
+        raise StoreError(
+            f"collection {name} belongs to the experiment with --prefix {meta.prefix!r}, not {prefix!r} "
+            "(both give the same collection name): choose another --prefix"
+        )
+
+
+def _open_collection(
+    store: VectorStore,
+    name: str,
+    embedder: Embedder,
+    reader: CorpusReader,
+    corpus_sha: str,
+    nlist: int | None,
+    prefix: str,
+    recreate: bool,
+) -> CollectionMeta | None:
+    """The existing collection's metadata (None when this call created it)."""
+    if store.has_collection(name):
+        meta = store.require_collection(name)
+        _check_prefix(meta, name, prefix)
+        if not recreate:
+            return _check_existing(store, name, embedder, corpus_sha)
+        store.drop_collection(name)
+    try:
+        store.create_collection(
+            name, embedder.dimension, _collection_meta(embedder, reader.path, corpus_sha, nlist, False, 0, prefix)
+        )
+    except StoreError:
+        if not store.has_collection(name):
+            raise
+        # Another ingest created it a moment ago: writes by id make the two safe together.
+        meta = store.require_collection(name)
+        _check_prefix(meta, name, prefix)
+        return _check_existing(store, name, embedder, corpus_sha)
+    return None
+
+
+def _index_settings(store: VectorStore, nlist: int | None, rows: int, result: ModelIngest) -> int:
+    """The nlist to build with; one larger than the rows is reduced, and the report says so."""
+    if nlist is None:
+        return default_nlist(rows, store.capabilities.segment_rows)
+    if rows and nlist > rows:
+        result.notes.append(
+            f"--nlist {nlist} is more than the {rows} rows of {result.collection}: built with nlist {rows}"
+        )
+        return rows
+    return nlist
 
 
 def ingest_model(
@@ -191,13 +250,10 @@ def ingest_model(
     name = collection_name(embedder.alias, prefix)
     segment_rows = store.capabilities.segment_rows
     result = ModelIngest(embedder.alias, name, embedder.dimension, embedder.fingerprint, load_s=embedder.load_seconds)
-    if recreate and store.has_collection(name):
-        store.drop_collection(name)
-    existed = store.has_collection(name)
+    meta = _open_collection(store, name, embedder, reader, corpus_sha, nlist, prefix, recreate)
     finished = False
-    meta: CollectionMeta | None = None
-    if existed:
-        meta = _check_existing(store, name, embedder, corpus_sha)
+    existed = False
+    if meta is not None:
         rows = store.row_count(name)
         # Same weights, same corpus, complete, every record there: nothing to read or encode.
         finished = meta.complete and total_hint is not None and rows == total_hint
@@ -211,18 +267,24 @@ def ingest_model(
             result.rows_present = rows
             if progress:
                 progress(Progress(embedder.alias, rows, total_hint))
-    else:
-        store.create_collection(
-            name, embedder.dimension, _collection_meta(embedder, reader.path, corpus_sha, nlist, False, 0, prefix)
-        )
+        elif meta.complete:
+            # Rows are about to change: until they are all in, the collection is not complete.
+            store.set_meta(name, replace(meta, complete=False, updated=now()))
 
     if not finished:
         _add_missing_rows(store, name, reader, embedder, result, existed, batch_size, chunk_size, progress, total_hint)
 
     index_started = time.perf_counter()
-    result.rows_total = result.rows_present if finished else store.row_count(name)
-    result.nlist = nlist or default_nlist(result.rows_total, segment_rows)
+    estimate = result.rows_present if finished else store.row_count(name)
+    result.nlist = _index_settings(store, nlist, estimate, result)
     store.build_index(name, IndexSpec(nlist=result.nlist))
+    result.rows_total = estimate if finished else store.row_count(name)
+    if total_hint is not None and result.rows_total > total_hint:
+        # More rows than records: an id stored twice (by an older harness, or two ingests
+        # writing at once on a server). Rewrite each id once.
+        result.duplicates_removed = store.remove_duplicates(name)
+        result.rows_total = store.row_count(name)
+        result.notes.append(f"{name}: removed {result.duplicates_removed} duplicate rows (an id stored twice)")
     if not (finished and meta is not None and meta.index.nlist == result.nlist):
         store.set_meta(
             name, _collection_meta(embedder, reader.path, corpus_sha, result.nlist, True, result.rows_total, prefix)
@@ -280,6 +342,7 @@ def ingest(
         records=stats.records,
         empty_lines=stats.empty,
         duplicates=stats.duplicates,
+        duplicate_ids=stats.duplicate_ids,
         groups=len(stats.groups),
     )
     try:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from harness.cache import CachedEmbedder, open_cache, with_cache
 from harness.errors import HarnessError, ModelError
+from harness.files import output_folder
 from harness.manifest import RunManifest
 from harness.metrics.agreement import agreement
 from harness.metrics.latency import latency_summary
@@ -21,7 +22,7 @@ from harness.metrics.prometheus import read_search_histogram
 from harness.metrics.spaces import cross_model_warning, same_text_cosine, space_alignment
 from harness.models import Embedder, ModelRef, load_model, ref_for_record, resolve_model
 from harness.records import CollectionMeta, Hit, Probe, Progress, ProgressFn, SearchParams
-from harness.store import VectorStore, connect, redact_uri
+from harness.store import VectorStore, connect, distinct_names, incomplete_note, redact_uri
 
 LITE_LATENCY_NOTE = (
     "Milvus Lite latency does not represent a Milvus server: Lite searches in Python in-process; "
@@ -55,6 +56,7 @@ LATENCY_COLUMNS = [
 SERVER_LATENCY_COLUMNS = ["server_n", "server_mean_ms", "server_p50_ms", "server_p95_ms"]
 
 EmbedderLoader = Callable[[ModelRef], Embedder]
+QUERY_FILES = ("*.csv", "*.json")  # what a query output folder holds
 
 
 @dataclass
@@ -74,20 +76,17 @@ class QueryResult:
         return self.overlap.groupby(["collection_a", "collection_b"], as_index=False)[columns].mean()
 
     def write(self, directory: str | Path) -> list[Path]:
+        """hits.csv, overlap.csv, latency.csv (alignment.csv) and manifest.json, in a folder
+        replaced whole (see :func:`harness.files.output_folder`)."""
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        written = []
         frames = {"hits": self.hits, "overlap": self.overlap, "latency": self.latency}
         if not self.alignment.empty:
             frames["alignment"] = self.alignment
-        for name, frame in frames.items():
-            path = directory / f"{name}.csv"
-            frame.to_csv(path, index=False)
-            written.append(path)
-        path = directory / "manifest.json"
-        path.write_text(json.dumps(self.manifest, indent=2, default=str) + "\n")
-        written.append(path)
-        return written
+        with output_folder(directory, QUERY_FILES) as partial:
+            for name, frame in frames.items():
+                frame.to_csv(partial / f"{name}.csv", index=False)
+            (partial / "manifest.json").write_text(json.dumps(self.manifest, indent=2, default=str) + "\n")
+        return [directory / f"{name}.csv" for name in frames] + [directory / "manifest.json"]
 
 
 @dataclass
@@ -190,8 +189,7 @@ def run_query(
 ) -> QueryResult:
     """:func:`query` on an open store, with models loaded by ``load``."""
     params = params or SearchParams()
-    warnings: list[str] = []
-    names = list(collections) if collections else store.harness_collections()
+    names, warnings = distinct_names(collections or store.harness_collections())
     if not names:
         raise HarnessError(f"no harness collections in {redact_uri(store.uri)}: run harness ingest first")
     metas = {name: store.require_collection(name) for name in names}
@@ -209,8 +207,9 @@ def run_query(
     try:
         for name in names:
             meta = metas[name]
-            if not meta.complete:
-                warnings.append(f"collection {name} is incomplete (ingest was interrupted): re-run harness ingest")
+            incomplete = incomplete_note(store, name, meta)
+            if incomplete:
+                warnings.append(incomplete)
             ref = probe_ref or ref_for_record(meta.model)
             probe = encoded.get(ref)
             embedder, built = probe.embedder, meta.model
@@ -245,6 +244,8 @@ def run_query(
             )
     finally:
         encoded.close()
+    problems = [e.embedder.problem for e in encoded.encoded.values() if isinstance(e.embedder, CachedEmbedder)]
+    warnings.extend(dict.fromkeys(problem for problem in problems if problem))
     overlap_rows = [
         {
             "probe_id": item.id,
@@ -273,7 +274,7 @@ def run_query(
                 "metric": params.metric,
                 "rbo_p": rbo_p,
             },
-            "metrics_url": metrics_url,
+            "metrics_url": redact_uri(metrics_url) if metrics_url else None,
             "probes": [{"id": p.id, "text": p.text} for p in probes],
             "device": device,
         },

@@ -151,6 +151,13 @@ class MemoryStore:
                 raise StoreError(f"Milvus at {self.uri}: insert into {name} failed: server gone")
             rows.append((int(i), t, g, np.asarray(v, dtype=np.float32)))
 
+    def remove_duplicates(self, name: str) -> int:
+        rows = self._get(name)["rows"]
+        kept = list({row[0]: row for row in rows}.values())
+        removed = len(rows) - len(kept)
+        rows[:] = kept
+        return removed
+
     def build_index(self, name: str, index: IndexSpec | int) -> None:
         self._get(name)["index"] = index if isinstance(index, IndexSpec) else IndexSpec(nlist=index)
 

@@ -137,3 +137,18 @@ def test_real_milvus_server_in_a_private_network_namespace(tiny_models, small_co
     latency = figures["latency"][0]
     assert latency["server_n"] == 2 * 3
     assert latency["server_mean_ms"] >= 0
+    records = figures["records"]
+    # two ingests at once into one collection: both succeed, each row stored once
+    assert figures["concurrent"] == {"codes": [0, 0], "rows": records, "distinct": records}
+    # ten rows planted twice by a plain insert are found and rewritten once
+    assert figures["duplicates"] == {
+        "planted_rows": records + 10,
+        "removed": 10,
+        "rows_after": records,
+        "distinct": records,
+    }
+    # after a restart Milvus 2.3 shows an earlier metadata write: said so, and ingest confirms it
+    assert figures["restart"]["complete"] is False and "forgot the last metadata update" in figures["restart"]["note"]
+    assert figures["restart"]["after_ingest"] == {"added": 0, "complete": True}
+    # a wrong token is named as such, once, not as a dead server
+    assert "refused the credentials" in figures["auth"]["wrong"] and figures["auth"]["right"] >= 1

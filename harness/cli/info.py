@@ -14,10 +14,11 @@ def collections(uri: UriOpt = None, token: TokenOpt = None, config: ConfigOpt = 
     import pandas as pd
 
     from harness.output.terminal import frame_table
-    from harness.store import connect
+    from harness.store import connect, incomplete_note
 
     with connect(uri, token) as store:
         rows = []
+        notes = []
         for name in store.harness_collections():
             info = store.describe(name)
             meta = info.meta
@@ -34,12 +35,17 @@ def collections(uri: UriOpt = None, token: TokenOpt = None, config: ConfigOpt = 
                     "complete": "yes" if meta and meta.complete else "no",
                 }
             )
+            note = incomplete_note(store, name, meta) if meta else None
+            if note:
+                notes.append(note)
         location = store.uri
     out = console()
     if not rows:
         out.print(f"no harness collections in {location}")
         return
     out.print(frame_table(pd.DataFrame(rows)))
+    for note in notes:
+        out.print(f"[yellow]note:[/] {note}")
 
 
 def models():

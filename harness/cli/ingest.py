@@ -85,12 +85,16 @@ def ingest(
             group_column=group_column,
             progress=progress,
         )
+    repeated_ids = f", {report.duplicate_ids} repeated ids skipped" if report.duplicate_ids else ""
     out.print(
         f"corpus {report.corpus}: {report.records} records in {report.groups} groups "
-        f"({report.duplicates} duplicate texts skipped, {report.empty_lines} empty lines skipped) -> {report.uri}"
+        f"({report.duplicates} duplicate texts skipped{repeated_ids}, {report.empty_lines} empty lines skipped) "
+        f"-> {report.uri}"
     )
     out.print(frame_table(report.to_frame(), columns=INGEST_COLUMNS, digits=2))
     for row in report.models:
+        for note in row.notes:
+            out.print(f"[yellow]note:[/] {note}")
         if row.truncated:
             out.print(
                 f"note: {row.truncated} lines are longer than {row.model}'s max sequence length and were truncated"

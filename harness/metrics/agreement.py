@@ -6,11 +6,16 @@ from typing import Hashable, Sequence
 
 
 def overlap_at_k(a: Sequence[Hashable], b: Sequence[Hashable], k: int | None = None) -> float:
-    """|top-k(a) ∩ top-k(b)| / k."""
+    """|top-k(a) ∩ top-k(b)| / min(k, the longer list's length).
+
+    The divisor is the number of results that could be shared: a collection of 2 rows
+    searched for 10 returns 2, and two identical 2-hit lists agree fully (1.0), as their
+    Jaccard says, rather than 0.2."""
     k = k or max(len(a), len(b))
-    if k == 0:
+    possible = min(k, max(len(a), len(b)))
+    if possible == 0:
         return float("nan")
-    return len(set(a[:k]) & set(b[:k])) / k
+    return len(set(a[:k]) & set(b[:k])) / possible
 
 
 def jaccard(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:

@@ -84,9 +84,30 @@ def parse_search_histogram(text: str, metric: str = METRIC) -> Histogram:
 
 
 def read_search_histogram(url: str, timeout: float = 5.0) -> Histogram:
+    """The search histogram from a Prometheus endpoint. Credentials in the URL
+    (``http://user:pass@host:9091/metrics``) are sent as basic auth and never shown."""
+    import base64
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    shown = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise HarnessError(f"bad metrics URL {shown}: the port must be a number from 1 to 65535") from None
+    if parts.scheme not in ("http", "https") or not host or port == 0:
+        raise HarnessError(f"bad metrics URL {shown}: use http(s)://host:9091/metrics")
+    # The host comes from after the LAST "@": a password holding "@" never becomes a host name.
+    request = urllib.request.Request(shown)
+    userinfo = parts.netloc.rpartition("@")[0]
+    if userinfo:
+        user, _, password = userinfo.partition(":")
+        token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             text = response.read().decode("utf-8", "replace")
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise HarnessError(f"cannot read Milvus metrics at {url}: {getattr(exc, 'reason', exc)}") from None
+        reason = getattr(exc, "reason", exc)
+        raise HarnessError(f"cannot read Milvus metrics at {shown}: {reason}") from None
     return parse_search_histogram(text)

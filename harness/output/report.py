@@ -11,7 +11,10 @@ from pathlib import Path
 import pandas as pd
 
 from harness.errors import HarnessError
+from harness.files import output_folder, replace_file
 from harness.study import Study, load_study, tables
+
+STUDY_FILES = ("*.csv", "*.json", "*.parquet", "*.html", "plots/")  # what a study folder holds
 
 # Long-form tables are in the files and drawn as plots, not printed in the report.
 LONG_TABLES = {"pair_scores", "affinity"}
@@ -65,13 +68,22 @@ def write_plots(study: Study, directory: str | Path, query_dir: str | Path | Non
 def write_study(
     study: Study, directory: str | Path, query_dir: str | Path | None = None, html: str | Path | None = None
 ) -> list[Path]:
-    """Tables, plots, study.json (manifest, warnings, table and plot lists) and optionally the HTML."""
+    """Tables, plots, study.json (manifest, warnings, table and plot lists) and optionally the
+    HTML, in a folder replaced whole (see :func:`harness.files.output_folder`)."""
     directory = Path(directory)
-    made = write_plots(study, directory, query_dir)
-    written = study.save(directory, extra={"plots": {name: str(p.relative_to(directory)) for name, p in made.items()}})
-    written.extend(made.values())
+    inside = html is not None and Path(html).resolve().parent.is_relative_to(directory.resolve())
+    with output_folder(directory, STUDY_FILES) as partial:
+        made = write_plots(study, partial, query_dir)
+        plots = {name: str(p.relative_to(partial)) for name, p in made.items()}
+        written = [directory / p.relative_to(partial) for p in study.save(partial, extra={"plots": plots})]
+        written.extend(directory / p for p in plots.values())
+        if html and inside:
+            relative = Path(html).resolve().relative_to(directory.resolve())
+            write_html(study, partial / relative, query_dir=query_dir, plot_paths=made)
     if html:
-        written.append(write_html(study, html, query_dir=query_dir, plot_paths=made))
+        if not inside:
+            write_html(study, html, query_dir=query_dir, plot_paths={n: directory / p for n, p in plots.items()})
+        written.append(Path(html))
     return written
 
 
@@ -150,8 +162,7 @@ def write_html(
             + "</pre>"
         )
     parts.append("</body></html>\n")
-    html.write_text("".join(parts), encoding="utf-8")
-    return html
+    return replace_file(html, "".join(parts))
 
 
 def build_report(study_dir: str | Path, html: str | Path, query_dir: str | Path | None = None) -> Path:

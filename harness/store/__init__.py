@@ -8,6 +8,8 @@ from harness.store.base import (
     VectorStore,
     collection_name,
     default_nlist,
+    distinct_names,
+    incomplete_note,
     sanitize_name,
 )
 from harness.store.connection import DEFAULT_URI, is_lite_uri, redact_uri
@@ -24,6 +26,8 @@ __all__ = [
     "collection_name",
     "connect",
     "default_nlist",
+    "distinct_names",
+    "incomplete_note",
     "is_lite_uri",
     "redact_uri",
     "sanitize_name",

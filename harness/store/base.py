@@ -8,6 +8,7 @@ have an in-memory fake.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ class VectorStore(Protocol):
     def insert(
         self, name: str, ids: Sequence[int], texts: Sequence[str], groups: Sequence[str], vectors: np.ndarray
     ) -> None: ...
+    def remove_duplicates(self, name: str) -> int: ...
     def build_index(self, name: str, index: IndexSpec | int) -> None: ...
     def ensure_loaded(self, name: str) -> None: ...
     def search(self, name: str, vectors: np.ndarray, top_k: int, nprobe: int | None = None) -> list[list[Hit]]: ...
@@ -74,6 +76,30 @@ class VectorStore(Protocol):
     def iter_rows(
         self, name: str, vectors: bool = True, batch_size: int = 4096
     ) -> Iterator[tuple[np.ndarray, np.ndarray | None, list[str], list[str]]]: ...
+
+
+def distinct_names(names: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Collection names in order with repeats dropped, and a note for each repeat."""
+    seen = list(dict.fromkeys(names))
+    repeated = [name for name in seen if list(names).count(name) > 1]
+    return seen, [f"collection {name} was named more than once: it is used once" for name in repeated]
+
+
+def incomplete_note(store: "VectorStore", name: str, meta: CollectionMeta) -> str | None:
+    """Why a collection is not marked complete, in plain words (None when it is)."""
+    if meta.complete:
+        return None
+    if not store.capabilities.embedded and store.has_index(name):
+        rows = store.row_count(name)
+        if rows:
+            # Milvus 2.3 does not keep altered collection properties across a restart: the
+            # metadata read back can be an earlier write, while rows and index are there.
+            return (
+                f"collection {name} holds {rows} rows and a built index but is not marked complete: an ingest was "
+                "interrupted, or the server restarted and forgot the last metadata update (Milvus 2.3 does): "
+                "run harness ingest to finish or confirm it"
+            )
+    return f"collection {name} is incomplete (ingest was interrupted): re-run harness ingest"
 
 
 def default_nlist(rows: int, segment_rows: int | None = None) -> int:
@@ -88,15 +114,24 @@ def default_nlist(rows: int, segment_rows: int | None = None) -> int:
     return max(1, min(round(4 * math.sqrt(rows)), trainable // 39, MAX_NLIST))
 
 
-def sanitize_name(name: str) -> str:
-    """A Milvus collection name part: letters, digits and underscores."""
+def sanitize_name(name: str, fallback: str = "model") -> str:
+    """A Milvus collection name part: letters, digits and underscores.
+
+    Case and the separators ``- . / : space`` map to "_"; any other character (a letter
+    outside ASCII, say) would be lost, so a short hash of the original is appended: "日本"
+    and "中文" stay apart. Names that still meet ("a b", "a/b") are told apart by the
+    prefix each collection records.
+    """
     cleaned = re.sub(r"[^0-9a-zA-Z_]+", "_", name).strip("_").lower()
-    return cleaned or "model"
+    if re.search(r"[^0-9A-Za-z_\-./: ]", name):
+        digest = hashlib.blake2b(name.encode("utf-8"), digest_size=3).hexdigest()
+        cleaned = f"{cleaned}_{digest}" if cleaned else f"{fallback[0]}{digest}"
+    return cleaned or fallback
 
 
 def collection_name(model_alias: str, prefix: str = "") -> str:
     parts = [COLLECTION_PREFIX.rstrip("_")]
     if prefix:
-        parts.append(sanitize_name(prefix))
+        parts.append(sanitize_name(prefix, "prefix"))
     parts.append(sanitize_name(model_alias))
     return "_".join(parts)[:255]

@@ -6,10 +6,12 @@ harness as :class:`~harness.store.base.Capabilities`.
 
 from __future__ import annotations
 
+import re
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import urlsplit
 
 from harness.errors import StoreError
 from harness.store.base import Capabilities
@@ -26,12 +28,37 @@ def is_lite_uri(uri: str) -> bool:
     return uri.endswith(".db")
 
 
+SERVER_SCHEMES = ("http", "https", "tcp", "grpc", "grpcs")
+
+
 def redact_uri(uri: str) -> str:
-    """The URI without any credentials (https://user:pass@host -> https://host)."""
-    if "://" in uri and "@" in uri.split("://", 1)[1]:
-        scheme, rest = uri.split("://", 1)
-        return f"{scheme}://{rest.split('@', 1)[1]}"
-    return uri
+    """The URI without any credentials (https://user:pass@host -> https://host).
+
+    The credentials end at the LAST "@" of the authority: a password may itself hold "@".
+    """
+    if "://" not in uri:
+        return uri
+    scheme, rest = uri.split("://", 1)
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = authority.rpartition("@")[2]
+    return f"{scheme}://{authority}{slash}{path}"
+
+
+def check_server_uri(uri: str) -> None:
+    """A server URI pymilvus can use, or one line saying what is wrong (never the credentials)."""
+    shown = redact_uri(uri)
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        raise StoreError(f"bad Milvus URI {shown}: the port must be a number from 1 to 65535") from None
+    if parts.scheme.lower() not in SERVER_SCHEMES:
+        raise StoreError(f"bad Milvus URI {shown}: use a Milvus Lite file (*.db) or http(s)://host:port for a server")
+    if not parts.hostname:
+        raise StoreError(f"bad Milvus URI {shown}: no host")
+    if port == 0:
+        raise StoreError(f"bad Milvus URI {shown}: the port must be a number from 1 to 65535")
 
 
 def lite_segment_rows() -> int:
@@ -49,9 +76,34 @@ def capabilities(uri: str) -> Capabilities:
     return Capabilities(backend="milvus-server", embedded=False, segment_rows=None, prometheus=True)
 
 
-def first_line(exc: BaseException | None) -> str:
-    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return str(message).strip().splitlines()[0]
+# Where a server's message turns into a Go stack trace or an RPC dump.
+_NOISE = re.compile(r"\s*(goroutine \d+|panic:|\[recovered\]|github\.com/|runtime/|<_InactiveRpcError)")
+
+
+def first_line(exc: BaseException | None, limit: int = 300) -> str:
+    """The meaningful first line of an error: no stack trace, no RPC dump, not too long."""
+    message = str(getattr(exc, "message", None) or str(exc) or type(exc).__name__).strip()
+    line = message.splitlines()[0] if message else type(exc).__name__
+    line = _NOISE.split(line, maxsplit=1)[0].strip() or line
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def auth_failed(exc: BaseException) -> bool:
+    """Whether a connection failed on credentials. pymilvus reports a bad token with the same
+    message as a dead server; only the gRPC status of the cause tells them apart."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            break
+        code = getattr(seen, "code", None)
+        status = code() if callable(code) else None
+        if getattr(status, "name", "") in {"UNAUTHENTICATED", "PERMISSION_DENIED"}:
+            return True
+        text = str(getattr(seen, "message", "") or seen).lower()
+        if "auth check failure" in text or "authentication fail" in text or "missing authorization" in text:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 @contextmanager
@@ -86,6 +138,7 @@ def open_client(uri: str, token: str, timeout: float, retries: int):
     """A pymilvus MilvusClient for a Lite file or a server, with one-line errors."""
     if is_lite_uri(uri):
         return _open_lite(uri)
+    check_server_uri(uri)
     from pymilvus import MilvusClient
     from pymilvus.exceptions import MilvusException
 
@@ -94,10 +147,15 @@ def open_client(uri: str, token: str, timeout: float, retries: int):
         try:
             return MilvusClient(uri=uri, token=token, timeout=timeout)
         except MilvusException as exc:
+            if auth_failed(exc):
+                raise StoreError(
+                    f"Milvus at {redact_uri(uri)} refused the credentials: check --token or MILVUS_TOKEN "
+                    "(user:password or an API key)"
+                ) from None
             last = exc
-            if "auth" in first_line(exc).lower() or "permission" in first_line(exc).lower():
-                break
             time.sleep(min(2.0, 0.5 * (attempt + 1)))
+        except ValueError as exc:  # pymilvus's own URI parsing, past the checks above
+            raise StoreError(f"bad Milvus URI {redact_uri(uri)}: {first_line(exc)}") from None
     raise StoreError(f"cannot reach Milvus at {redact_uri(uri)}: {first_line(last)}")
 
 

@@ -114,9 +114,22 @@ class MilvusStore:
             self.client.drop_collection(name)
 
     def row_count(self, name: str) -> int:
+        """Live rows, as count(*) sees them: a server's collection statistics also count
+        deleted rows and the old versions of upserted ones until compaction."""
         with self._errors(f"count rows of {name}"):
             self.client.flush(name)
-            return int(self.client.get_collection_stats(name).get("row_count", 0))
+            if not self.is_lite and not self._loaded_or_load(name):
+                return int(self.client.get_collection_stats(name).get("row_count", 0))
+            rows = self.client.query(name, filter="", output_fields=["count(*)"])
+        return int(rows[0]["count(*)"]) if rows else 0
+
+    def _loaded_or_load(self, name: str) -> bool:
+        """A server counts and queries only a loaded (hence indexed) collection."""
+        if not self.has_index(name):
+            return False
+        if not self.is_loaded(name):
+            self.client.load_collection(name)
+        return True
 
     def dimension(self, name: str) -> int | None:
         with self._errors(f"describe collection {name}"):
@@ -175,12 +188,16 @@ class MilvusStore:
     def insert(
         self, name: str, ids: Sequence[int], texts: Sequence[str], groups: Sequence[str], vectors: np.ndarray
     ) -> None:
+        """Write rows by id. A server keeps a second row for an id inserted twice (two
+        ingests at once would double the collection), so there the write is an upsert,
+        which replaces every row of the id; Lite's insert already does that."""
         per_row = vectors.shape[1] * 4 + 256
         step = max(1, INSERT_BYTES // per_row)
+        write = self.client.insert if self.is_lite else self.client.upsert
         with self._errors(f"insert into {name}"):
             for start in range(0, len(ids), step):
                 stop = start + step
-                self.client.insert(
+                write(
                     name,
                     [
                         {"id": int(i), "text": t[: TEXT_MAX // 4], "group": g[: GROUP_MAX // 4], VECTOR_FIELD: v}
@@ -189,6 +206,19 @@ class MilvusStore:
                         )
                     ],
                 )
+
+    def remove_duplicates(self, name: str, batch_size: int = 4096) -> int:
+        """Rewrite every id once (an upsert replaces all rows of an id); returns the rows removed.
+
+        Reading returns one row per id even where a server holds several, so the rows read
+        back are exactly the ones to keep."""
+        before = self.row_count(name)
+        for ids, vectors, texts, groups in self.iter_rows(name, True, batch_size):
+            assert vectors is not None
+            self.insert(name, ids.tolist(), texts, groups, vectors)
+        with self._errors(f"flush {name}"):
+            self.client.flush(name)
+        return before - self.row_count(name)
 
     # --- index and load ------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from harness.inputs import CorpusReader, load_probes, read_pairs, read_qrels
 from harness.manifest import RunManifest
 from harness.models import load_model
 from harness.records import Progress, ProgressFn, SearchParams
-from harness.store import VectorStore, connect, redact_uri
+from harness.store import VectorStore, connect, distinct_names, redact_uri
 from harness.study.base import Frames, Measure, StudyInputs, StudySettings
 from harness.study.context import CollectionContext, EmbedderLoader
 from harness.study.measures import MEASURES, tables
@@ -131,7 +131,7 @@ def run_study(
     measures: Sequence[Measure] = MEASURES,
 ) -> Study:
     """Every wanted measure on every collection (and pair); one that fails is reported, not fatal."""
-    names = list(collections) if collections else store.harness_collections()
+    names, notes = distinct_names(collections or store.harness_collections())
     if not names:
         raise HarnessError(f"no harness collections in {redact_uri(store.uri)}: run harness ingest first")
     contexts = [CollectionContext(store, name, store.require_collection(name), settings, load) for name in names]
@@ -142,6 +142,7 @@ def run_study(
             measure.check(ctx, inputs)
     pairs = list(combinations(contexts, 2))
     runs = _Runs(len(contexts) * len(single) + len(pairs) * len(paired), progress)
+    runs.warnings.extend(notes)
     for ctx in contexts:
         for measure in single:
             runs.run(measure, ctx.name, measure.run, ctx, inputs)

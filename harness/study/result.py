@@ -47,7 +47,13 @@ class Study:
         directory = Path(directory)
         written = write_frames(directory, self.tables)
         path = directory / STUDY_FILE
-        record = {"manifest": self.manifest, "warnings": self.warnings, "tables": list(self.tables), **(extra or {})}
+        record = {
+            "manifest": self.manifest,
+            "warnings": self.warnings,
+            "tables": list(self.tables),
+            "rows": {name: len(frame) for name, frame in self.tables.items()},
+            **(extra or {}),
+        }
         path.write_text(json.dumps(record, indent=2, default=str) + "\n")
         written.append(path)
         return written
@@ -57,12 +63,44 @@ def empty_study(manifest: dict | None = None) -> Study:
     return Study(manifest=manifest)
 
 
+def _read_checked(directory: Path, name: str, rows: int | None) -> pd.DataFrame:
+    """A table, checked against the row count study.json recorded (a truncated CSV can parse)."""
+    try:
+        frame = read_frame(directory, name)
+        csv_rows = len(read_frame(directory, name, prefer="csv"))
+    except (ValueError, OSError) as exc:
+        raise HarnessError(f"study folder {directory}: {name} is unreadable ({str(exc).splitlines()[0]})") from None
+    for count, what in ((len(frame), "its files"), (csv_rows, f"{name}.csv")):
+        if rows is not None and count != rows:
+            raise HarnessError(
+                f"study folder {directory}: {what} hold {count} rows of {name}, study.json records {rows}: "
+                "the folder was changed or cut short; run harness evaluate again"
+            )
+    return frame
+
+
 def load_study(directory: str | Path) -> Study:
-    """Read a study written by :meth:`Study.save` (Parquet where present, else CSV)."""
+    """Read a study written by :meth:`Study.save` (Parquet where present, else CSV).
+
+    The folder is checked against the table list its study.json records: a missing or
+    unreadable table is an error, never a report with a table silently left out."""
     directory = Path(directory)
     path = directory / STUDY_FILE
     if not path.is_file():
         raise HarnessError(f"{directory} holds no study (no study.json): run harness evaluate --output {directory}")
-    record = json.loads(path.read_text())
-    tables = {name: read_frame(directory, name) for name in TABLES}
-    return Study(tables, manifest=record.get("manifest", record), warnings=record.get("warnings", []))
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HarnessError(
+            f"{path} is not a readable study ({exc}): run harness evaluate --output {directory}"
+        ) from None
+    if not isinstance(record, dict) or not isinstance(record.get("tables"), list):
+        raise HarnessError(f"{path} is not a harness study (no table list): run harness evaluate --output {directory}")
+    tables = {}
+    for name in record["tables"]:
+        if not (directory / f"{name}.csv").is_file():
+            raise HarnessError(f"study folder {directory} lacks {name}.csv, which its study.json lists")
+        if name in TABLES:
+            tables[name] = _read_checked(directory, name, (record.get("rows") or {}).get(name))
+    manifest = record.get("manifest") if isinstance(record.get("manifest"), dict) else {}
+    return Study(tables, manifest=manifest, warnings=list(record.get("warnings") or []))
