@@ -1,6 +1,6 @@
 # Two entry points for a fresh machine (Python 3.11 + pip):
 #   make demo  - set up .venv and run the default experiment on embedded Milvus Lite
-#   make study - evaluate the demo's collections and write harness-results/report.html
+#   make study - evaluate the demo's collections and write harness-study/report.html
 #   make test  - set up .venv and run the test suite
 #   make fast  - the unit tests only (fakes; no real models, servers or slow runs): the inner loop
 #   make lint  - formatting, lint and type checks (ruff, mypy)
@@ -11,13 +11,15 @@ BIN = $(VENV)/bin
 TORCH ?= torch==2.13.0
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: setup demo study test fast lint bench clean
+.PHONY: setup demo study test fast lint lock bench clean
 
-$(BIN)/harness: pyproject.toml
+# constraints.txt holds the versions the tests ran with; pip check proves they fit together.
+$(BIN)/harness: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "$(TORCH)" || $(BIN)/pip install --quiet --index-url $(TORCH_INDEX) "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[models,test]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[models,test]"
+	$(BIN)/pip check
 	touch $(BIN)/harness
 
 setup: $(BIN)/harness
@@ -28,12 +30,12 @@ demo: setup
 
 # A real Milvus server binary for the server-path smoke test (--no-deps: its extras pin an old pymilvus).
 $(VENV)/.real-milvus: $(BIN)/harness
-	$(BIN)/pip install --quiet --no-deps milvus==2.3.5
+	$(BIN)/pip install --quiet --no-deps -c constraints.txt milvus==2.3.5
 	touch $@
 
 study: setup
-	$(BIN)/harness evaluate --qrels corpora/blake.qrels.csv --output harness-results/study \
-		--query harness-results --html harness-results/report.html
+	$(BIN)/harness evaluate --qrels corpora/blake.qrels.csv --output harness-study \
+		--query harness-results --html harness-study/report.html
 
 test: setup $(VENV)/.real-milvus
 	$(BIN)/python -m pytest -q
@@ -46,8 +48,14 @@ lint: setup
 	$(BIN)/ruff check harness tests bench corpora
 	$(BIN)/mypy
 
+# Record the versions installed now as the tested ones (after a deliberate upgrade and a green make test).
+lock: setup
+	{ echo "# The versions the tests ran with: make installs with -c constraints.txt, so a fresh machine"; \
+	  echo "# gets these and not whatever is newest. Regenerate with: make lock"; \
+	  $(BIN)/pip freeze --exclude-editable | grep -v '^harness' | sed 's/^torch==\([0-9.]*\)+cpu$$/torch==\1/'; } > constraints.txt
+
 bench: setup
 	$(BIN)/python bench/bench.py --lines 10000 --rss-sizes 100000,1000000
 
 clean:
-	rm -rf $(VENV) harness.db harness-results
+	rm -rf $(VENV) harness.db harness-results harness-study
