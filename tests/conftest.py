@@ -69,6 +69,7 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
 def isolated_state(tmp_path, monkeypatch):
     """Each test gets its own cache folder and working directory, and no Milvus env."""
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("HARNESS_MODEL_DIR", str(tmp_path / "models"))
     monkeypatch.delenv("MILVUS_URI", raising=False)
     monkeypatch.delenv("MILVUS_TOKEN", raising=False)
     work = tmp_path / "work"

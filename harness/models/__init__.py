@@ -3,17 +3,9 @@ implementation. Only ``load_model`` imports torch and sentence-transformers, whe
 
 from harness.models.base import Embedder, Role
 from harness.models.catalog import folder_metadata, folder_size, list_packaged_models
+from harness.models.packaged import PACKAGED_MODELS, PackagedModel, SplitArchive, model_cache_dir, packaged_folder
 from harness.models.sentence import SentenceTransformerEmbedder, load_model
-from harness.models.specs import (
-    INSTALL_HINT,
-    PACKAGED_MODELS,
-    ModelRef,
-    PackagedModel,
-    model_alias,
-    packaged_folder,
-    ref_for_record,
-    resolve_model,
-)
+from harness.models.specs import INSTALL_HINT, ModelRef, model_alias, ref_for_record, resolve_model
 
 __all__ = [
     "Embedder",
@@ -22,12 +14,14 @@ __all__ = [
     "PACKAGED_MODELS",
     "PackagedModel",
     "Role",
+    "SplitArchive",
     "SentenceTransformerEmbedder",
     "folder_metadata",
     "folder_size",
     "list_packaged_models",
     "load_model",
     "model_alias",
+    "model_cache_dir",
     "packaged_folder",
     "ref_for_record",
     "resolve_model",

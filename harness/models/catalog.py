@@ -6,7 +6,7 @@ import json
 import struct
 from pathlib import Path
 
-from harness.models.specs import PACKAGED_MODELS, packaged_folder
+from harness.models.packaged import PACKAGED_MODELS, packaged_folder
 
 
 def folder_size(folder: Path) -> int:
@@ -43,16 +43,17 @@ def folder_metadata(folder: Path) -> dict:
 def list_packaged_models() -> list[dict]:
     rows = []
     for model in PACKAGED_MODELS:
-        folder = packaged_folder(model)
+        folder = packaged_folder(model, assemble=False)  # listing never assembles a split model
+        volumes = model.archive.installed_volumes() if model.archive is not None and folder is None else None
         row = {
             "alias": model.alias,
-            "installed": folder is not None,
+            "installed": folder is not None or volumes is not None,
             "dimension": model.dimension,
             "parameters": model.parameters,
             "size_mb": None,
-            "pip": model.pip_name,
+            "pip": "make mpnet" if model.archive is not None else model.pip_name,
             "description": model.description,
-            "path": str(folder) if folder else "",
+            "path": str(folder) if folder else ("assembled on first use" if volumes else ""),
         }
         if folder:
             meta = folder_metadata(folder)

