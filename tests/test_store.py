@@ -84,3 +84,14 @@ def test_unreachable_server_is_one_clear_error_quickly():
 def test_missing_parent_folder(tmp_path):
     with pytest.raises(StoreError, match="does not exist"):
         Store(str(tmp_path / "no" / "such" / "x.db"))
+
+
+def test_a_server_message_is_cut_to_its_meaningful_line():
+    from harness.store.connection import first_line
+
+    go_trace = RuntimeError(
+        "failed to insert: channel not available goroutine 231 [running]:\n"
+        "github.com/milvus-io/milvus/internal/proxy.(*Proxy).Insert(...)\n\truntime/debug.Stack()"
+    )
+    assert first_line(go_trace) == "failed to insert: channel not available"
+    assert len(first_line(RuntimeError("x" * 1000))) == 300
