@@ -269,3 +269,22 @@ def test_query_with_a_map_applies_it_and_records_it(pair, tmp_path):
     assert queried.alignment["map"].iloc[0] == space_map.path
     with pytest.raises(MapError, match="takes vectors of fake-new .* but the probe model is fake-old"):
         run_query(store, PROBES, ["harness_fake_new"], load, probe_model="fake-old", space_map=space_map, repeats=0)
+
+
+def test_the_report_shows_the_alignment(pair, tmp_path, run_cli):
+    from harness.output.report import write_study
+    from harness.study import empty_study
+
+    store, load, _, _ = pair
+    result = _align(store, load, new_collection="harness_fake_new", probes=PROBES, qrels=_qrels())
+    result.write(tmp_path / "aligned", result.gate(min_overlap=0.0))
+    study = empty_study({"created": "now", "collections": {"c": {}}})
+    write_study(study, tmp_path / "s", html=tmp_path / "s.html", align_dir=tmp_path / "aligned")
+    page = (tmp_path / "s.html").read_text()
+    assert "Migration maps" in page and "gate passed" in page and page.count("data:image/png") == 1
+    assert (tmp_path / "s" / "plots" / "align.png").is_file()
+    again = run_cli("report", "--study", tmp_path / "s", "--align", tmp_path / "aligned", "--html", tmp_path / "r.html")
+    assert again.code == 0, again
+    assert "learning curves" in (tmp_path / "r.html").read_text()
+    wrong = run_cli("report", "--study", tmp_path / "s", "--align", tmp_path / "s", "--html", tmp_path / "x.html")
+    assert wrong.code == 1 and "is not a harness align output folder" in wrong.err

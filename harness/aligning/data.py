@@ -86,14 +86,30 @@ def train_sizes(given: Sequence[int] | None, pool: int, test: int) -> list[int]:
 class Side:
     """One model of the migration: its collection (when it has one) and its model, loaded once."""
 
-    def __init__(self, load: EmbedderLoader, ref: ModelRef, collection: str | None, meta: CollectionMeta | None):
-        self.load, self.ref, self.collection, self.meta = load, ref, collection, meta
+    def __init__(
+        self,
+        load: EmbedderLoader,
+        ref: ModelRef,
+        collection: str | None,
+        meta: CollectionMeta | None,
+        store: VectorStore | None = None,
+    ):
+        self.load, self.ref, self.collection, self.meta, self.store = load, ref, collection, meta, store
         self._embedder: Embedder | None = None
 
     @property
     def embedder(self) -> Embedder:
+        """The model, loaded on first use; refused when its vectors do not fit its collection."""
         if self._embedder is None:
-            self._embedder = self.load(self.ref)
+            embedder = self.load(self.ref)
+            dimension = self.store.dimension(self.collection) if self.store and self.collection else None
+            if dimension is not None and dimension != embedder.dimension:
+                embedder.close()
+                raise HarnessError(
+                    f"model {self.ref.spec} makes {embedder.dimension}-dimensional vectors, "
+                    f"but collection {self.collection} holds {dimension}-dimensional vectors"
+                )
+            self._embedder = embedder
         return self._embedder
 
     def dimension(self, store: VectorStore) -> int:
@@ -122,7 +138,7 @@ class Side:
 def collection_side(store: VectorStore, name: str, load: EmbedderLoader) -> Side:
     meta = store.require_collection(name)
     store.ensure_loaded(name)
-    return Side(load, ref_for_record(meta.model), name, meta)
+    return Side(load, ref_for_record(meta.model), name, meta, store)
 
 
 def map_kinds(wanted: tuple[str, ...] | None, new_dim: int, old_dim: int, notes: list[str]) -> list[str]:

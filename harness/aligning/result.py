@@ -86,10 +86,15 @@ class AlignResult:
             raise HarnessError("no map was fitted: nothing to gate")
         if min_recovery is not None:
             shares = [row.get(f"recovered_{q}") for q in QUALITY]
-            if any(s is None or s != s for s in shares):
+            if any(s is None for s in shares):
                 raise HarnessError(
-                    "--min-recovery: the recovered share was not measured (needs --qrels and the new "
-                    "model's collection)"
+                    "--min-recovery: the recovered share was not measured "
+                    "(needs --qrels and the new model's collection)"
+                )
+            if any(s != s for s in shares):
+                raise HarnessError(
+                    "--min-recovery: the recovered share is undefined: the new model's own results score 0 "
+                    "on the judgements"
                 )
             value = min(float(s) for s in shares)
             ok = value >= min_recovery

@@ -68,7 +68,7 @@ class AlignRun:
         self.heldout_hits: list[dict] = []
         self.scores: dict[str, np.ndarray] = {}
         self.maps: dict[str, MapFile] = {}
-        self.params = SearchParams(settings.top_k, settings.nprobe)
+        SearchParams(settings.top_k, settings.nprobe)  # the same checks as query
         self.depth = max(settings.top_k, 10)  # nDCG@10 and MRR read the top 10 at least
 
     # --- the data ----------------------------------------------------------------------------------

@@ -68,6 +68,9 @@ def align(
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the split and of the MLP.")] = 0,
     probes: ProbesOpt = None,
+    probe: Annotated[
+        Optional[list[str]], typer.Option("--probe", "-p", help="A probe sentence. Repeatable; replaces --probes.")
+    ] = None,
     qrels: QrelsOpt = None,
     top_k: TopKOpt = 10,
     nprobe: NprobeOpt = None,
@@ -95,9 +98,11 @@ def align(
     """Fit maps from a new model into an old collection's space; measure what they recover (exit 3: gate failed)."""
     from harness.aligning import GATE_FAILED, check_gate_inputs
     from harness.aligning import align as run_align
+    from harness.inputs import probes_from_texts
     from harness.output.terminal import frame_table
 
-    check_gate_inputs(min_recovery, min_overlap, probes is not None, qrels is not None, new_collection is not None)
+    given = probes_from_texts(probe) if probe else probes
+    check_gate_inputs(min_recovery, min_overlap, given is not None, qrels is not None, new_collection is not None)
     out = console()
     with progress_bar(out) as progress:
         result = run_align(
@@ -106,7 +111,7 @@ def align(
             uri,
             token,
             new_collection=new_collection,
-            probes=probes,
+            probes=given,
             qrels=qrels,
             kinds=split_names(kind) or None,
             train_sizes=train_size or None,

@@ -199,6 +199,9 @@ def align_curve(results: pd.DataFrame, path: Path) -> Path | None:
         if not unmapped.empty and unmapped[column].notna().any():
             ax.axhline(float(unmapped[column].iloc[0]), color="grey", linestyle="--", linewidth=0.8, label="unmapped")
         ax.set_xscale("log")
+        sizes = sorted(set(int(v) for v in maps["train_size"]))
+        ax.set_xticks(sizes, [str(v) for v in sizes], fontsize=8)
+        ax.minorticks_off()
         ax.set_xlabel("training rows")
         ax.set_ylabel(label)
         ax.set_title(label, fontsize=10)
