@@ -295,6 +295,7 @@ def run_query(
             "models": models_used,
             "probe_model": probe_model,
             "map": space_map.record() if space_map else None,
+            "external": [name for name in names if store.is_external(name)],
             "alignment": alignment_rows,
             "search": {
                 "top_k": params.top_k,

@@ -195,6 +195,7 @@ def test_a_collection_the_harness_did_not_build(run_cli, lite, tiny_models, smal
         "-o", tmp_path / "q",
     )  # fmt: skip
     assert queried.code == 0, queried
+    assert json.loads((tmp_path / "q" / "manifest.json").read_text())["external"] == ["products"]
     hits = pd.read_csv(tmp_path / "q" / "hits.csv")
     assert set(hits["collection"]) == {"products"} and (hits["distance"] <= 1.0001).all()  # COSINE similarity
     assert set(hits["text"]) <= set(texts)

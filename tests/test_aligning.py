@@ -223,6 +223,8 @@ def test_the_gate(pair):
     without = _align(store, load, new_collection="harness_fake_new", probes=PROBES)
     with pytest.raises(HarnessError, match="recovered share was not measured"):
         without.gate(min_recovery=0.5)
+    with pytest.raises(HarnessError, match="overlap with the old results was not measured"):
+        _align(store, load, new_collection="harness_fake_new").gate(min_overlap=0.5)
     with pytest.raises(HarnessError, match="--min-recovery needs --qrels and the new model's collection"):
         check_gate_inputs(0.9, None, probes=True, qrels=True, new_collection=False)
     with pytest.raises(HarnessError, match="--min-overlap needs probes"):

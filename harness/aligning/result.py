@@ -105,7 +105,9 @@ class AlignResult:
             )
         if min_overlap is not None:
             value = float(row.get("overlap_at_k_vs_old", float("nan")))
-            ok = value == value and value >= min_overlap
+            if value != value:
+                raise HarnessError("--min-overlap: the overlap with the old results was not measured (needs probes)")
+            ok = value >= min_overlap
             passed &= ok
             checks.append(
                 f"{self.best}: overlap@k with the old model's results {value:.3f} {'>=' if ok else '<'} {min_overlap}"

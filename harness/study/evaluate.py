@@ -162,6 +162,7 @@ def run_study(
         collections={ctx.name: ctx.meta.summary() for ctx in contexts},
         details={
             "inputs": inputs.paths,
+            "external": [ctx.name for ctx in contexts if store.is_external(ctx.name)],
             "parameters": settings.to_dict(),
             "definitions": {m.name: m.definition for m in measures if m.definition},
         },
