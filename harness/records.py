@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any, Callable
 
 from harness.errors import HarnessError
@@ -282,20 +283,5 @@ class ExternalCollection:
     sidecar: str = ""  # the file it was read from, for messages
 
     def model_record(self, dimension: int | None) -> ModelRecord:
-        from pathlib import Path
-
         alias = self.alias or Path(self.model.rstrip("/\\")).name or self.model
         return ModelRecord(alias=alias, spec=self.model, fingerprint=self.fingerprint, dimension=dimension)
-
-    def to_dict(self) -> dict:
-        return {
-            "collection": self.collection,
-            "model": self.model,
-            "alias": self.alias,
-            "fingerprint": self.fingerprint,
-            "id_field": self.fields.id,
-            "text_field": self.fields.text,
-            "vector_field": self.fields.vector,
-            "group_field": self.fields.group,
-            "sidecar": self.sidecar,
-        }
