@@ -1,7 +1,8 @@
 """Compare sentence-embedding models through Milvus.
 
 The notebook API mirrors the CLI: ``harness.ingest(corpus, models, uri)``, then
-``harness.query(probes, collections, uri)`` and ``harness.evaluate(collections, uri)``.
+``harness.query(probes, collections, uri)`` and ``harness.evaluate(collections, uri)``;
+``harness.align(old_collection, new_model, uri)`` fits maps for a migration without re-embedding.
 Heavy libraries (torch, sentence-transformers, pymilvus) load only when they are used.
 """
 
@@ -16,6 +17,8 @@ _LAZY = {
     "QueryResult": "harness.querying",
     "evaluate": "harness.study",
     "Study": "harness.study",
+    "align": "harness.aligning",
+    "AlignResult": "harness.aligning",
 }
 
 
@@ -28,4 +31,15 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
-__all__ = ["HarnessError", "IngestReport", "QueryResult", "Study", "__version__", "evaluate", "ingest", "query"]
+__all__ = [
+    "AlignResult",
+    "HarnessError",
+    "IngestReport",
+    "QueryResult",
+    "Study",
+    "__version__",
+    "align",
+    "evaluate",
+    "ingest",
+    "query",
+]

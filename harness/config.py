@@ -93,6 +93,13 @@ class Experiment:
                 "repeats": self.evaluate_repeats,
                 "uri": self.uri,
             },
+            "align": {
+                "probes": probes,
+                "qrels": self.qrels,
+                "top_k": self.top_k,
+                "nprobe": self.nprobe,
+                "uri": self.uri,
+            },
             "collections": {"uri": self.uri},
         }
         return {k: v for k, v in per_command.get(command, {}).items() if v is not None}

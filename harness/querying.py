@@ -1,4 +1,8 @@
-"""Probe every collection, time the searches, and measure how far the results agree."""
+"""Probe every collection, time the searches, and measure how far the results agree.
+
+Long because it is one pipeline from probes to files: encoding, the cross-model checks
+(with or without a map), timed searches, agreement and the manifest.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from harness.cache import CachedEmbedder, open_cache, with_cache
 from harness.errors import HarnessError, ModelError
 from harness.files import output_folder
 from harness.manifest import RunManifest
+from harness.maps import MapFile, load_map
 from harness.metrics.agreement import agreement
 from harness.metrics.latency import latency_summary
 from harness.metrics.prometheus import read_search_histogram
@@ -23,6 +28,7 @@ from harness.metrics.spaces import cross_model_warning, same_text_cosine, space_
 from harness.models import Embedder, ModelRef, load_model, ref_for_record, resolve_model
 from harness.records import CollectionMeta, Hit, Probe, Progress, ProgressFn, SearchParams
 from harness.store import VectorStore, connect, distinct_names, incomplete_note, redact_uri
+from harness.store.external import attach_sidecars, collections_to_use
 
 LITE_LATENCY_NOTE = (
     "Milvus Lite latency does not represent a Milvus server: Lite searches in Python in-process; "
@@ -137,25 +143,34 @@ def query(
     rbo_p: float = 0.9,
     cache: bool | str | Path = True,
     metrics_url: str | None = None,
+    map_file: str | Path | None = None,
+    external: Sequence[str | Path] = (),
     progress: ProgressFn | None = None,
 ) -> QueryResult:
     """Search every collection with every probe; hits, pairwise agreement and latency.
 
     With ``metrics_url`` (a Milvus server's Prometheus endpoint), the server-side search
-    latency of the timed searches is reported next to the client-side figure.
+    latency of the timed searches is reported next to the client-side figure. With
+    ``map_file`` (written by ``harness align``), the probe model's vectors are mapped into the
+    space of each collection the map was fitted for before searching it. ``external``: sidecar
+    files of collections the harness did not build.
     """
     params = SearchParams(top_k, nprobe)
     if repeats < 0:
         raise HarnessError("--repeats cannot be negative")
     if not probes:
         raise HarnessError("no probes given")
+    space_map = load_map(map_file) if map_file else None
+    if space_map and not probe_model:
+        raise HarnessError("--map needs --probe-model: the map takes the probe model's vectors")
     embedding_cache = open_cache(cache)
     store = connect(uri, token)
     try:
+        attached = attach_sidecars(store, external)
         return run_query(
             store,
             probes,
-            collections,
+            collections_to_use(store, collections, attached) if attached else collections,
             lambda ref: with_cache(load_model(ref, device=device), embedding_cache),
             probe_model=probe_model,
             params=params,
@@ -164,6 +179,7 @@ def query(
             rbo_p=rbo_p,
             metrics_url=metrics_url,
             device=device,
+            space_map=space_map,
             progress=progress,
         )
     finally:
@@ -185,6 +201,7 @@ def run_query(
     rbo_p: float = 0.9,
     metrics_url: str | None = None,
     device: str = "auto",
+    space_map: MapFile | None = None,
     progress: ProgressFn | None = None,
 ) -> QueryResult:
     """:func:`query` on an open store, with models loaded by ``load``."""
@@ -219,21 +236,33 @@ def run_query(
                     f"model {ref.spec} now has weights {embedder.fingerprint}, "
                     f"but collection {name} was built with {built.fingerprint}"
                 )
-            _check_dimension(store, name, embedder, meta)
+            if space_map is not None:
+                space_map.check_source(embedder.alias, embedder.fingerprint, embedder.dimension)
+                if not cross_model:
+                    warnings.append(f"{space_map.label} not applied to {name}: the probe model built it")
+            mapped = space_map if cross_model else None
+            vectors = _probe_vectors(store, name, meta, probe, mapped)
             models_used[name] = {"collection_model": built.to_dict(), "probe_model": embedder.describe().to_dict()}
             store.ensure_loaded(name)
             if cross_model:
-                alignment = cross_model_alignment(store, name, embedder, batch_size)
-                alignment_rows.append({"collection": name, "probe_model": embedder.alias, **alignment})
-                warning = cross_model_warning(alignment)
+                alignment = cross_model_alignment(store, name, embedder, batch_size, transform=mapped)
+                alignment_rows.append(
+                    {
+                        "collection": name,
+                        "probe_model": embedder.alias,
+                        "map": mapped.path if mapped else "",
+                        **alignment,
+                    }
+                )
+                warning = _cross_model_note(alignment, mapped)
                 if warning:
                     warnings.append(f"{name}: {warning}")
-            results = store.search(name, probe.vectors, params.top_k, params.nprobe)
+            results = store.search(name, vectors, params.top_k, params.nprobe)
             steps.advance(name)
             hit_ids[name] = [[h.id for h in hits] for hits in results]
             for item, hits in zip(probes, results):
                 hits_rows.extend(_hit_rows(item, name, hits))
-            latency = _timed_searches(store, name, probe.vectors, params, repeats, metrics_url, steps)
+            latency = _timed_searches(store, name, vectors, params, repeats, metrics_url, steps)
             latency_rows.append(
                 {
                     **latency,
@@ -266,6 +295,8 @@ def run_query(
         details={
             "models": models_used,
             "probe_model": probe_model,
+            "map": space_map.record() if space_map else None,
+            "external": [name for name in names if store.is_external(name)],
             "alignment": alignment_rows,
             "search": {
                 "top_k": params.top_k,
@@ -300,13 +331,33 @@ class _Steps:
             self.progress(Progress(stage, self.done, self.total))
 
 
-def _check_dimension(store: VectorStore, name: str, embedder: Embedder, meta: CollectionMeta) -> None:
-    dimension = store.dimension(name)
-    if dimension != embedder.dimension:
-        raise ModelError(
-            f"probe model {embedder.ref.spec} makes {embedder.dimension}-dimensional vectors, "
-            f"but collection {name} holds {dimension}-dimensional vectors (model {meta.model.alias})"
-        )
+def _probe_vectors(
+    store: VectorStore, name: str, meta: CollectionMeta, probe: _Encoded, space_map: MapFile | None
+) -> np.ndarray:
+    """The probe vectors to search this collection with: mapped into its space when a map is
+    given (refused unless fitted for this probe model and this collection's model)."""
+    embedder, dimension = probe.embedder, store.dimension(name)
+    if space_map is None:
+        if dimension != embedder.dimension:
+            raise ModelError(
+                f"probe model {embedder.ref.spec} makes {embedder.dimension}-dimensional vectors, "
+                f"but collection {name} holds {dimension}-dimensional vectors (model {meta.model.alias})"
+            )
+        return probe.vectors
+    space_map.check_target(name, meta.model.alias, meta.model.fingerprint, dimension)
+    return space_map.apply(probe.vectors)
+
+
+def _cross_model_note(alignment: dict, space_map: MapFile | None) -> str | None:
+    """The plain-words alignment note; with a map, judged on the map's held-out figures (rows
+    it was never fitted on), since the sampled stored lines may include its training rows."""
+    if space_map is None:
+        return cross_model_warning(alignment)
+    heldout = space_map.header.heldout
+    if "same_text_cosine" not in heldout or "self_retrieval_at_1" not in heldout:
+        return cross_model_warning(alignment)
+    warning = cross_model_warning(heldout)
+    return f"with {space_map.label} (held-out figures): {warning}" if warning else None
 
 
 def _timed_searches(
@@ -337,7 +388,12 @@ def _timed_searches(
 
 
 def cross_model_alignment(
-    store: VectorStore, name: str, embedder: Embedder, batch_size: int = 64, sample: int = ALIGNMENT_SAMPLE
+    store: VectorStore,
+    name: str,
+    embedder: Embedder,
+    batch_size: int = 64,
+    sample: int = ALIGNMENT_SAMPLE,
+    transform: MapFile | None = None,
 ) -> dict:
     """How well a probe model's vectors fit a collection built by another model.
 
@@ -350,6 +406,8 @@ def cross_model_alignment(
     if len(ids) < 2:
         return {"rows": len(ids)}
     probed = embedder.encode(texts, batch_size, role="document")
+    if transform is not None:
+        probed = transform.apply(probed)
     figures = {"rows": len(ids), **space_alignment(probed, stored, k=min(10, len(ids) - 1))}
     figures["same_text_cosine"] = same_text_cosine(probed, stored)
     checked = min(len(ids), 100)

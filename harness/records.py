@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any, Callable
 
 from harness.errors import HarnessError
@@ -253,3 +254,34 @@ class CollectionMeta:
             "harness_version": self.harness_version,
             "complete": self.complete,
         }
+
+
+# --- collections the harness did not build --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldNames:
+    """The fields a collection keeps its rows in; harness collections use the defaults."""
+
+    id: str = "id"
+    text: str = "text"
+    vector: str = "vector"
+    group: str | None = "group"
+
+
+@dataclass(frozen=True)
+class ExternalCollection:
+    """A collection the harness did not build, described by a sidecar file: which fields hold
+    the ids, texts and vectors, and which model made the vectors. The harness reads it and
+    never alters it."""
+
+    collection: str
+    model: str  # the spec of the model that made its vectors
+    fields: FieldNames = field(default_factory=FieldNames)
+    alias: str = ""
+    fingerprint: str = ""  # the model's weights fingerprint, when known
+    sidecar: str = ""  # the file it was read from, for messages
+
+    def model_record(self, dimension: int | None) -> ModelRecord:
+        alias = self.alias or Path(self.model.rstrip("/\\")).name or self.model
+        return ModelRecord(alias=alias, spec=self.model, fingerprint=self.fingerprint, dimension=dimension)

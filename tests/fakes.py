@@ -15,7 +15,7 @@ import numpy as np
 
 from harness.errors import StoreError
 from harness.models import ModelRef
-from harness.records import CollectionMeta, Hit, IndexSpec, ModelRecord
+from harness.records import CollectionMeta, ExternalCollection, FieldNames, Hit, IndexSpec, ModelRecord
 from harness.store import Capabilities, CollectionInfo
 
 
@@ -83,6 +83,8 @@ class MemoryStore:
         self.capabilities = Capabilities(backend="memory", embedded=True, segment_rows=None, prometheus=False)
         self.collections: dict[str, dict] = {}
         self.fail_insert_after: int | None = None  # rows; then insert raises, as a dying server would
+        self.external: dict[str, ExternalCollection] = {}
+        self.writes: list[tuple[str, str]] = []  # (operation, collection): what a test can check was never done
 
     def close(self) -> None:
         pass
@@ -96,10 +98,46 @@ class MemoryStore:
         return name in self.collections
 
     def harness_collections(self) -> list[str]:
-        return sorted(n for n, c in self.collections.items() if c["meta"] is not None)
+        return sorted(n for n, c in self.collections.items() if c["meta"] is not None and n not in self.external)
 
     def collection_meta(self, name: str) -> CollectionMeta | None:
         return self._get(name)["meta"]
+
+    def add_foreign(self, name: str, dimension: int, fields: FieldNames | None = None, index: bool = True) -> None:
+        """A collection some other tool built: no harness metadata, its own field names."""
+        self.collections[name] = {
+            "dimension": dimension,
+            "meta": None,
+            "rows": [],
+            "index": None,
+            "fields": fields or FieldNames(),
+        }
+        self.collections[name]["index"] = IndexSpec("FLAT") if index else None
+
+    def attach(self, external: ExternalCollection) -> CollectionMeta:
+        name = external.collection
+        if name not in self.collections:
+            raise StoreError(f"no collection {name!r} in {self.uri} (named by {external.sidecar})")
+        collection = self.collections[name]
+        if collection["meta"] is not None and name not in self.external:
+            raise StoreError(f"collection {name!r} was built by harness: use it without a sidecar")
+        own = collection.get("fields", FieldNames())
+        for role in ("id", "text", "vector", "group"):
+            wanted = getattr(external.fields, role)
+            if wanted and wanted != getattr(own, role):
+                raise StoreError(f"collection {name!r} has no {role} field {wanted!r}")
+        meta = CollectionMeta(model=external.model_record(collection["dimension"]), complete=True)
+        collection["meta"] = meta
+        self.external[name] = external
+        return meta
+
+    def is_external(self, name: str) -> bool:
+        return name in self.external
+
+    def _writable(self, operation: str, name: str) -> None:
+        self.writes.append((operation, name))
+        if name in self.external:
+            raise StoreError(f"collection {name!r} was not built by harness: the harness never alters it")
 
     def require_collection(self, name: str) -> CollectionMeta:
         meta = self._get(name)["meta"]
@@ -108,12 +146,15 @@ class MemoryStore:
         return meta
 
     def set_meta(self, name: str, meta: CollectionMeta) -> None:
+        self._writable("set_meta", name)
         self._get(name)["meta"] = meta
 
     def create_collection(self, name: str, dimension: int, meta: CollectionMeta) -> None:
+        self._writable("create_collection", name)
         self.collections[name] = {"dimension": dimension, "meta": meta, "rows": [], "index": None}
 
     def drop_collection(self, name: str) -> None:
+        self._writable("drop_collection", name)
         self.collections.pop(name, None)
 
     def row_count(self, name: str) -> int:
@@ -145,6 +186,7 @@ class MemoryStore:
     def insert(
         self, name: str, ids: Sequence[int], texts: Sequence[str], groups: Sequence[str], vectors: np.ndarray
     ) -> None:
+        self._writable("insert", name)
         rows = self._get(name)["rows"]
         for i, t, g, v in zip(ids, texts, groups, vectors):
             if self.fail_insert_after is not None and len(rows) >= self.fail_insert_after:
@@ -159,6 +201,7 @@ class MemoryStore:
         return removed
 
     def build_index(self, name: str, index: IndexSpec | int) -> None:
+        self._writable("build_index", name)
         self._get(name)["index"] = index if isinstance(index, IndexSpec) else IndexSpec(nlist=index)
 
     def ensure_loaded(self, name: str) -> None:

@@ -65,6 +65,27 @@ def test_ingest_and_query_over_grpc_without_leaking_the_token(
     assert TOKEN not in everything
 
 
+def test_align_and_query_with_the_map_over_grpc(run_cli, lite_server, tiny_models, small_corpus, tmp_path):
+    a, b = str(tiny_models["tiny-a"]), str(tiny_models["tiny-b"])
+    result = run_cli("ingest", "--corpus", small_corpus, "-m", a, "-m", b, "--uri", lite_server, "--nlist", "2")
+    assert result.code == 0, result
+    out = tmp_path / "aligned"
+    result = run_cli(
+        "align", "--uri", lite_server, "--old", "harness_tiny_a", "--new-collection", "harness_tiny_b",
+        "--kind", "procrustes,ridge", "--train-size", "30", "-p", "sweet little lamb", "-k", "4", "--nprobe", "2",
+        "--output", out,
+    )  # fmt: skip
+    assert result.code == 0, result
+    assert json.loads((out / "manifest.json").read_text())["backend"] == "milvus-server"
+    result = run_cli(
+        "query", "--uri", lite_server, "-c", "harness_tiny_a", "--probe-model", b, "--map", out / "maps" / "ridge.npz",
+        "-p", "sweet little lamb", "-k", "4", "--nprobe", "2", "--repeats", "1", "--output", tmp_path / "q",
+    )  # fmt: skip
+    assert result.code == 0, result
+    aligned = pd.read_csv(out / "hits.csv").query("method == 'ridge'").sort_values("rank")["id"].tolist()[:4]
+    assert pd.read_csv(tmp_path / "q" / "hits.csv").sort_values("rank")["id"].tolist() == aligned
+
+
 def test_credentials_in_the_uri_are_never_shown(run_cli, tmp_path):
     import socket
 

@@ -15,10 +15,10 @@ PACKAGE = REPO / "harness"
 LAYERS = [
     {"harness.errors"},
     {"harness", "harness.records"},
-    {"harness.inputs", "harness.files", "harness.manifest", "harness.metrics", "harness.synthetic"},
+    {"harness.inputs", "harness.files", "harness.manifest", "harness.metrics", "harness.maps", "harness.synthetic"},
     {"harness.config", "harness.models", "harness.store"},
     {"harness.cache"},
-    {"harness.ingestion", "harness.querying", "harness.study"},
+    {"harness.ingestion", "harness.querying", "harness.study", "harness.aligning"},
     {"harness.output"},
     {"harness.cli"},
 ]

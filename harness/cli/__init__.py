@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from harness.cli import info, ingest, query, study
+from harness.cli import align, info, ingest, query, study
 from harness.errors import HarnessError
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app = typer.Typer(
 )
 for command in (ingest.ingest, query.query, info.collections, info.models, info.cache, study.evaluate, study.report):
     app.command()(command)
+app.command()(align.align)
 
 INTERRUPTED = 130
 

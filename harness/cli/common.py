@@ -85,6 +85,18 @@ ProbesOpt = Annotated[
     Optional[Path], typer.Option("--probes", help="Probe file: .txt (one a line) or .csv/.jsonl with id,text.")
 ]
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Folder for the output files.")]
+QrelsOpt = Annotated[
+    Optional[Path],
+    typer.Option("--qrels", help="CSV probe_id,corpus_id,relevance: recall@k, nDCG@10, MRR (needs --probes)."),
+]
+ExternalOpt = Annotated[
+    Optional[list[Path]],
+    typer.Option(
+        "--external",
+        help="Sidecar JSON of a collection the harness did not build (its fields and model); repeatable. "
+        "Read, never altered.",
+    ),
+]
 BatchSizeOpt = Annotated[int, typer.Option("--batch-size", help="Sentences per encode batch.")]
 
 

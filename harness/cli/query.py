@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -10,6 +11,7 @@ from harness.cli.common import (
     CollectionsOpt,
     ConfigOpt,
     DeviceOpt,
+    ExternalOpt,
     NoCacheOpt,
     NprobeOpt,
     OutputOpt,
@@ -31,6 +33,10 @@ def query(
     probe_model: Annotated[
         Optional[str], typer.Option("--probe-model", help="Embed probes with this one model for every collection.")
     ] = None,
+    map_file: Annotated[
+        Optional[Path],
+        typer.Option("--map", help="A map file from harness align: map the probe model's vectors before searching."),
+    ] = None,
     top_k: TopKOpt = 10,
     nprobe: NprobeOpt = None,
     repeats: Annotated[
@@ -46,6 +52,7 @@ def query(
             "--metrics-url", help="Milvus Prometheus endpoint (http://host:9091/metrics) for server-side latency."
         ),
     ] = None,
+    external: ExternalOpt = None,
     uri: UriOpt = None,
     token: TokenOpt = None,
     device: DeviceOpt = "auto",
@@ -77,6 +84,8 @@ def query(
             device=device,
             cache=not no_cache,
             metrics_url=metrics_url,
+            map_file=map_file,
+            external=external or (),
             progress=progress,
         )
     if show:

@@ -12,6 +12,7 @@ from harness.cli.common import (
     CollectionsOpt,
     ConfigOpt,
     DeviceOpt,
+    ExternalOpt,
     NprobeOpt,
     OutputOpt,
     ProbesOpt,
@@ -78,6 +79,10 @@ def evaluate(
     query: Annotated[
         Optional[Path], typer.Option("--query", help="A harness query --output folder: adds overlap and latency plots.")
     ] = None,
+    align: Annotated[
+        Optional[Path], typer.Option("--align", help="A harness align --output folder: adds its tables and curves.")
+    ] = None,
+    external: ExternalOpt = None,
     uri: UriOpt = None,
     token: TokenOpt = None,
     device: DeviceOpt = "auto",
@@ -112,6 +117,7 @@ def evaluate(
             coherence_sample=coherence_sample,
             fidelity_sample=fidelity_sample,
             alignment_sample=alignment_sample,
+            external=external or (),
             progress=progress,
         )
     for name, table in tables().items():
@@ -124,7 +130,7 @@ def evaluate(
     for warning in study.warnings:
         out.print(f"[yellow]note:[/] {warning}")
     if output:
-        written = write_study(study, output, query_dir=query, html=html)
+        written = write_study(study, output, query_dir=query, html=html, align_dir=align)
         out.print(f"wrote {len(written)} files to {output}" + (f"; report {html}" if html else ""))
 
 
@@ -136,9 +142,12 @@ def report(
     query: Annotated[
         Optional[Path], typer.Option("--query", help="A harness query --output folder: adds overlap and latency.")
     ] = None,
+    align: Annotated[
+        Optional[Path], typer.Option("--align", help="A harness align --output folder: adds its tables and curves.")
+    ] = None,
 ):
     """Write one self-contained HTML report (tables, plots, manifest) from a study folder."""
     from harness.output.report import build_report
 
-    path = build_report(study, html, query_dir=query)
+    path = build_report(study, html, query_dir=query, align_dir=align)
     console().print(f"wrote {path}")

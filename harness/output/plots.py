@@ -171,3 +171,39 @@ def ivf_recall(fidelity: pd.DataFrame, path: Path) -> Path | None:
     ax.set_title("IVF_FLAT recall vs nprobe", fontsize=10)
     ax.legend(fontsize=7)
     return _save(fig, path)
+
+
+def align_curve(results: pd.DataFrame, path: Path) -> Path | None:
+    """Learning curves of the maps from harness align: held-out self-retrieval@1 and the share
+    of the new model's native quality recovered (else overlap with the old results), by map kind
+    and training size, with the unmapped query as a dashed line."""
+    if results is None or results.empty or "train_size" not in results:
+        return None
+    maps = results[results["train_size"] > 0]
+    if maps.empty:
+        return None
+    second = next(
+        (c for c in ("recovered_mrr", "overlap_at_k_vs_old") if c in results and results[c].notna().any()), None
+    )
+    panels = [("self_retrieval_at_1", "held-out self-retrieval@1")]
+    if second:
+        panels.append(
+            (second, "recovered share of new-native MRR" if second == "recovered_mrr" else "overlap@k with old results")
+        )
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
+    unmapped = results[results["method"] == "unmapped"]
+    for ax, (column, label) in zip(axes[0], panels):
+        for kind, frame in maps.groupby("method", sort=False):
+            frame = frame.sort_values("train_size")
+            ax.plot(frame["train_size"], frame[column], marker="o", label=str(kind))
+        if not unmapped.empty and unmapped[column].notna().any():
+            ax.axhline(float(unmapped[column].iloc[0]), color="grey", linestyle="--", linewidth=0.8, label="unmapped")
+        ax.set_xscale("log")
+        sizes = sorted(set(int(v) for v in maps["train_size"]))
+        ax.set_xticks(sizes, [str(v) for v in sizes], fontsize=8)
+        ax.minorticks_off()
+        ax.set_xlabel("training rows")
+        ax.set_ylabel(label)
+        ax.set_title(label, fontsize=10)
+        ax.legend(fontsize=7)
+    return _save(fig, path)

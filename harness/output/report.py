@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from harness.aligning import load_align
 from harness.errors import HarnessError
 from harness.files import output_folder, replace_file
 from harness.study import Study, load_study, tables
@@ -26,7 +27,9 @@ PLOT_TITLES = {
     "overlap": "Agreement between collections (query output)",
     "latency": "Search latency (query output)",
     "ivf_recall": "IVF recall vs nprobe",
+    "align": "Migration maps: learning curves (harness align)",
 }
+ALIGN_SHOWN = ("results", "scores")
 
 
 def _read_query(query_dir: str | Path | None) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict | None]:
@@ -45,12 +48,15 @@ def _read_query(query_dir: str | Path | None) -> tuple[pd.DataFrame | None, pd.D
     return overlap, latency, manifest
 
 
-def write_plots(study: Study, directory: str | Path, query_dir: str | Path | None = None) -> dict[str, Path]:
+def write_plots(
+    study: Study, directory: str | Path, query_dir: str | Path | None = None, align_dir: str | Path | None = None
+) -> dict[str, Path]:
     """All plots the study's tables allow, under DIRECTORY/plots; name -> path."""
     from harness.output import plots
 
     folder = Path(directory) / "plots"
     overlap, latency, _ = _read_query(query_dir)
+    aligned = load_align(align_dir)[0] if align_dir else {}
     made = {
         "similarity": plots.similarity_distributions(study.pair_scores, folder / "similarity.png"),
         "efficiency": plots.efficiency(study.cost, folder / "efficiency.png"),
@@ -58,6 +64,7 @@ def write_plots(study: Study, directory: str | Path, query_dir: str | Path | Non
         "overlap": plots.overlap_heatmap(overlap, folder / "overlap.png"),
         "latency": plots.latency(latency, folder / "latency.png"),
         "ivf_recall": plots.ivf_recall(study.fidelity, folder / "ivf_recall.png"),
+        "align": plots.align_curve(aligned.get("results", pd.DataFrame()), folder / "align.png"),
     }
     if not study.affinity.empty:
         for i, name in enumerate(dict.fromkeys(study.affinity["collection"])):
@@ -66,23 +73,28 @@ def write_plots(study: Study, directory: str | Path, query_dir: str | Path | Non
 
 
 def write_study(
-    study: Study, directory: str | Path, query_dir: str | Path | None = None, html: str | Path | None = None
+    study: Study,
+    directory: str | Path,
+    query_dir: str | Path | None = None,
+    html: str | Path | None = None,
+    align_dir: str | Path | None = None,
 ) -> list[Path]:
     """Tables, plots, study.json (manifest, warnings, table and plot lists) and optionally the
     HTML, in a folder replaced whole (see :func:`harness.files.output_folder`)."""
     directory = Path(directory)
     inside = html is not None and Path(html).resolve().parent.is_relative_to(directory.resolve())
     with output_folder(directory, STUDY_FILES) as partial:
-        made = write_plots(study, partial, query_dir)
+        made = write_plots(study, partial, query_dir, align_dir)
         plots = {name: str(p.relative_to(partial)) for name, p in made.items()}
         written = [directory / p.relative_to(partial) for p in study.save(partial, extra={"plots": plots})]
         written.extend(directory / p for p in plots.values())
         if html and inside:
             relative = Path(html).resolve().relative_to(directory.resolve())
-            write_html(study, partial / relative, query_dir=query_dir, plot_paths=made)
+            write_html(study, partial / relative, query_dir=query_dir, plot_paths=made, align_dir=align_dir)
     if html:
         if not inside:
-            write_html(study, html, query_dir=query_dir, plot_paths={n: directory / p for n, p in plots.items()})
+            plot_paths = {n: directory / p for n, p in plots.items()}
+            write_html(study, html, query_dir=query_dir, plot_paths=plot_paths, align_dir=align_dir)
         written.append(Path(html))
     return written
 
@@ -112,7 +124,11 @@ figcaption,.note{font-size:12px;color:#666}pre{background:#f7f7f7;padding:1em;fo
 
 
 def write_html(
-    study: Study, html: str | Path, query_dir: str | Path | None = None, plot_paths: dict[str, Path] | None = None
+    study: Study,
+    html: str | Path,
+    query_dir: str | Path | None = None,
+    plot_paths: dict[str, Path] | None = None,
+    align_dir: str | Path | None = None,
 ) -> Path:
     """One self-contained HTML file: tables, plots inlined as base64 PNG, the run manifest."""
     html = Path(html)
@@ -121,7 +137,7 @@ def write_html(
         import tempfile
 
         with tempfile.TemporaryDirectory() as scratch:
-            return write_html(study, html, query_dir, write_plots(study, scratch, query_dir))
+            return write_html(study, html, query_dir, write_plots(study, scratch, query_dir, align_dir), align_dir)
     _, latency_frame, query_manifest = _read_query(query_dir)
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>harness study</title>",
@@ -141,6 +157,8 @@ def write_html(
             parts.append(f"<h2>{html_lib.escape(table.title)}</h2>{_table_html(frame)}")
     if latency_frame is not None and not latency_frame.empty:
         parts.append(f"<h2>Search latency (query output)</h2>{_table_html(latency_frame)}")
+    if align_dir:
+        parts.append(_align_html(align_dir))
     parts.append("<h2>Plots</h2>")
     for name, path in plot_paths.items():
         title = PLOT_TITLES.get(name) or f"Group affinity: {name.split(':', 1)[-1]}"
@@ -165,8 +183,30 @@ def write_html(
     return replace_file(html, "".join(parts))
 
 
-def build_report(study_dir: str | Path, html: str | Path, query_dir: str | Path | None = None) -> Path:
+def _align_html(align_dir: str | Path) -> str:
+    """The alignment's results and score scales, the best map and the gate (harness align)."""
+    frames, manifest = load_align(align_dir)
+    gate = manifest.get("gate") or {}
+    parts = [
+        f"<h2>Migration maps (harness align {html_lib.escape(str(align_dir))})</h2>",
+        f"<p>Old collection {html_lib.escape(str((manifest.get('old') or {}).get('collection', '?')))}, new model "
+        f"{html_lib.escape(str((manifest.get('new') or {}).get('alias', '?')))}; best map: "
+        f"{html_lib.escape(str(manifest.get('best')))}"
+        + (f"; gate {'passed' if gate.get('passed') else 'failed'}" if gate else "")
+        + ".</p>",
+    ]
+    for check in gate.get("checks", []):
+        parts.append(f"<p class=note>gate: {html_lib.escape(str(check))}</p>")
+    for name in ALIGN_SHOWN:
+        if not frames[name].empty:
+            parts.append(f"<h3>{name}</h3>{_table_html(frames[name])}")
+    return "".join(parts)
+
+
+def build_report(
+    study_dir: str | Path, html: str | Path, query_dir: str | Path | None = None, align_dir: str | Path | None = None
+) -> Path:
     """The HTML report of a study folder written by harness evaluate --output."""
     study = load_study(study_dir)
-    made = write_plots(study, study_dir, query_dir)
-    return write_html(study, html, query_dir=query_dir, plot_paths=made)
+    made = write_plots(study, study_dir, query_dir, align_dir)
+    return write_html(study, html, query_dir=query_dir, plot_paths=made, align_dir=align_dir)

@@ -4,7 +4,11 @@ Lite or a Milvus server.
 Order that is right on both (see the Lite notes in the README): create the collection
 without an index, insert, flush, create the index (a server builds it; we wait), load,
 search. Each collection carries the harness's metadata as a collection property, so a
-later ``harness query`` needs no other state.
+later ``harness query`` needs no other state. Collections the harness did not build are read
+through the field names of their sidecar (:meth:`MilvusStore.attach`) and never written.
+
+Long because it is the one implementation of the whole VectorStore protocol: splitting it
+would scatter the calls of one client over several files.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from harness.errors import StoreError
-from harness.records import CollectionMeta, Hit, IndexSpec, SearchParams
+from harness.records import CollectionMeta, ExternalCollection, FieldNames, Hit, IndexSpec, SearchParams
 from harness.store.base import CollectionInfo
 from harness.store.connection import (
     DEFAULT_URI,
@@ -27,9 +31,11 @@ from harness.store.connection import (
     redact_uri,
     release_lite,
 )
+from harness.store.external import check_fields
 
 META_KEY = "harness.meta"
-VECTOR_FIELD = "vector"
+HARNESS_FIELDS = FieldNames()
+VECTOR_FIELD = HARNESS_FIELDS.vector
 TEXT_MAX = 65535
 GROUP_MAX = 1024
 INSERT_BYTES = 16 << 20  # well under gRPC's 64 MiB message limit
@@ -42,6 +48,8 @@ class MilvusStore:
         self.uri = uri
         self.capabilities = capabilities(uri)
         self.client = open_client(uri, token, timeout, retries)
+        # Collections the harness did not build, read through the fields their sidecars name.
+        self.external: dict[str, tuple[ExternalCollection, CollectionMeta]] = {}
 
     @property
     def is_lite(self) -> bool:
@@ -70,16 +78,52 @@ class MilvusStore:
 
     # --- collections and metadata --------------------------------------------------------
 
+    def fields(self, name: str) -> FieldNames:
+        return self.external[name][0].fields if name in self.external else HARNESS_FIELDS
+
+    def is_external(self, name: str) -> bool:
+        return name in self.external
+
+    def _writable(self, name: str) -> None:
+        if name in self.external:
+            sidecar = self.external[name][0].sidecar
+            raise StoreError(
+                f"collection {name!r} was not built by harness (described by {sidecar or 'a sidecar'}): "
+                "the harness never alters it"
+            )
+
     def has_collection(self, name: str) -> bool:
         with self._errors("has_collection"):
             return self.client.has_collection(name)
 
+    def attach(self, external: ExternalCollection) -> CollectionMeta:
+        name, fields = external.collection, external.fields
+        named = f"named by {external.sidecar}" if external.sidecar else "named by a sidecar"
+        if not self.has_collection(name):
+            raise StoreError(f"no collection {name!r} in {redact_uri(self.uri)} ({named})")
+        if self.collection_meta(name) is not None:
+            raise StoreError(f"collection {name!r} was built by harness: use it without a sidecar ({named})")
+        with self._errors(f"describe collection {name}"):
+            schema = {f["name"]: f for f in self.client.describe_collection(name)["fields"]}
+        dimension = check_fields(name, schema, fields, named)
+        index = self._index_info(name, fields.vector) or {}
+        meta = CollectionMeta(
+            model=external.model_record(dimension),
+            index=IndexSpec(str(index.get("index_type") or ""), str(index.get("metric_type") or "L2")),
+            complete=True,
+        )
+        self.external[name] = (external, meta)
+        return meta
+
     def collection_meta(self, name: str) -> CollectionMeta | None:
+        if name in self.external:
+            return self.external[name][1]
         with self._errors(f"describe collection {name}"):
             described = self.client.describe_collection(name)
         return CollectionMeta.from_json((described.get("properties") or {}).get(META_KEY))
 
     def set_meta(self, name: str, meta: CollectionMeta) -> None:
+        self._writable(name)
         with self._errors(f"write metadata of {name}"):
             self.client.alter_collection_properties(name, properties={META_KEY: meta.to_json()})
 
@@ -87,7 +131,7 @@ class MilvusStore:
         """Collections that carry harness metadata, sorted by name."""
         with self._errors("list collections"):
             names = self.client.list_collections()
-        return sorted(n for n in names if self.collection_meta(n) is not None)
+        return sorted(n for n in names if n not in self.external and self.collection_meta(n) is not None)
 
     def require_collection(self, name: str) -> CollectionMeta:
         if not self.has_collection(name):
@@ -95,11 +139,16 @@ class MilvusStore:
             raise StoreError(f"no collection {name!r} in {redact_uri(self.uri)} (harness collections: {available})")
         meta = self.collection_meta(name)
         if meta is None:
-            raise StoreError(f"collection {name!r} was not built by harness (it has no harness metadata)")
+            raise StoreError(
+                f"collection {name!r} was not built by harness (it has no harness metadata): "
+                "describe it with a sidecar file (--external FILE) to read it"
+            )
         return meta
 
     def create_collection(self, name: str, dimension: int, meta: CollectionMeta) -> None:
         from pymilvus import DataType, MilvusClient
+
+        self._writable(name)
 
         schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field("id", DataType.INT64, is_primary=True)
@@ -110,6 +159,7 @@ class MilvusStore:
             self.client.create_collection(name, schema=schema, properties={META_KEY: meta.to_json()})
 
     def drop_collection(self, name: str) -> None:
+        self._writable(name)
         with self._errors(f"drop collection {name}"):
             self.client.drop_collection(name)
 
@@ -117,7 +167,8 @@ class MilvusStore:
         """Live rows, as count(*) sees them: a server's collection statistics also count
         deleted rows and the old versions of upserted ones until compaction."""
         with self._errors(f"count rows of {name}"):
-            self.client.flush(name)
+            if name not in self.external:  # a flush is a write the harness leaves to the owner
+                self.client.flush(name)
             if not self.is_lite and not self._loaded_or_load(name):
                 return int(self.client.get_collection_stats(name).get("row_count", 0))
             rows = self.client.query(name, filter="", output_fields=["count(*)"])
@@ -135,13 +186,13 @@ class MilvusStore:
         with self._errors(f"describe collection {name}"):
             fields = self.client.describe_collection(name)["fields"]
         for field in fields:
-            if field["name"] == VECTOR_FIELD:
+            if field["name"] == self.fields(name).vector:
                 return int(field["params"]["dim"])
         return None
 
-    def _index_info(self, name: str) -> dict | None:
+    def _index_info(self, name: str, vector_field: str | None = None) -> dict | None:
         with self._errors(f"describe index of {name}"):
-            indexes = self.client.list_indexes(name, field_name=VECTOR_FIELD)
+            indexes = self.client.list_indexes(name, field_name=vector_field or self.fields(name).vector)
             if not indexes:
                 return None
             return self.client.describe_index(name, indexes[0])
@@ -181,9 +232,10 @@ class MilvusStore:
     def existing_ids(self, name: str, ids: Sequence[int]) -> set[int]:
         if not ids:
             return set()
+        key = self.fields(name).id
         with self._errors(f"look up ids in {name}"):
-            rows = self.client.query(name, ids=list(ids), output_fields=["id"])
-        return {int(row["id"]) for row in rows}
+            rows = self.client.query(name, ids=list(ids), output_fields=[key])
+        return {int(row[key]) for row in rows}
 
     def insert(
         self, name: str, ids: Sequence[int], texts: Sequence[str], groups: Sequence[str], vectors: np.ndarray
@@ -191,6 +243,7 @@ class MilvusStore:
         """Write rows by id. A server keeps a second row for an id inserted twice (two
         ingests at once would double the collection), so there the write is an upsert,
         which replaces every row of the id; Lite's insert already does that."""
+        self._writable(name)
         per_row = vectors.shape[1] * 4 + 256
         step = max(1, INSERT_BYTES // per_row)
         write = self.client.insert if self.is_lite else self.client.upsert
@@ -227,6 +280,7 @@ class MilvusStore:
         from pymilvus import MilvusClient
         from pymilvus.exceptions import MilvusException
 
+        self._writable(name)
         spec = index if isinstance(index, IndexSpec) else IndexSpec(nlist=index)
         wanted = (spec.type, spec.metric, spec.nlist)
         with self._errors(f"flush {name}"):
@@ -274,6 +328,11 @@ class MilvusStore:
 
     def ensure_loaded(self, name: str) -> None:
         if not self.has_index(name):
+            if name in self.external:
+                raise StoreError(
+                    f"collection {name!r} has no index on field {self.fields(name).vector!r}: "
+                    "build one (the harness does not alter collections it did not build)"
+                )
             raise StoreError(f"collection {name!r} has no index yet: finish it with harness ingest")
         if not self.is_loaded(name):
             with self._errors(f"load {name}"):
@@ -282,19 +341,27 @@ class MilvusStore:
     # --- search and reading ------------------------------------------------------------------------
 
     def search(self, name: str, vectors: np.ndarray, top_k: int, nprobe: int | None = None) -> list[list[Hit]]:
-        params = SearchParams(top_k, nprobe)
+        fields = self.fields(name)
+        metric = self.external[name][1].index.metric if name in self.external else "L2"
+        params = SearchParams(top_k, nprobe, metric)
         with self._errors(f"search {name}"):
             results = self.client.search(
                 name,
                 data=[np.asarray(v, dtype=np.float32) for v in vectors],
                 limit=int(params.top_k),
-                output_fields=["text", "group"],
+                output_fields=_readable(fields, vector=False)[1:],
                 search_params=params.search_params(),
-                anns_field=VECTOR_FIELD,
+                anns_field=fields.vector,
             )
+        text, group = fields.text, fields.group or ""
         return [
             [
-                Hit(int(h["id"]), float(h["distance"]), h["entity"].get("text", ""), h["entity"].get("group", ""))
+                Hit(
+                    int(h.get("id", h.get(fields.id))),
+                    float(h["distance"]),
+                    h["entity"].get(text, ""),
+                    h["entity"].get(group, "") if group else "",
+                )
                 for h in hits
             ]
             for hits in results
@@ -302,28 +369,30 @@ class MilvusStore:
 
     def sample_rows(self, name: str, limit: int) -> tuple[list[int], list[str], np.ndarray]:
         """Up to ``limit`` rows (ids, texts, vectors), in the server's order."""
+        f = self.fields(name)
         with self._errors(f"read rows of {name}"):
-            rows = self.client.query(name, filter="", limit=int(limit), output_fields=["id", "text", VECTOR_FIELD])
+            rows = self.client.query(name, filter="", limit=int(limit), output_fields=[f.id, f.text, f.vector])
         return (
-            [int(r["id"]) for r in rows],
-            [r["text"] for r in rows],
-            np.asarray([r[VECTOR_FIELD] for r in rows], dtype=np.float32),
+            [int(r[f.id]) for r in rows],
+            [r[f.text] for r in rows],
+            np.asarray([r[f.vector] for r in rows], dtype=np.float32),
         )
 
     def rows_by_ids(self, name: str, ids: Sequence[int], batch: int = 1000) -> tuple[np.ndarray, list[str], list[str]]:
         """(vectors, texts, groups) of these ids, in the order given; a missing id fails."""
+        f = self.fields(name)
         found: dict[int, dict] = {}
         with self._errors(f"read rows of {name}"):
             for start in range(0, len(ids), batch):
                 part = [int(i) for i in ids[start : start + batch]]
-                for row in self.client.query(name, ids=part, output_fields=["id", "text", "group", VECTOR_FIELD]):
-                    found[int(row["id"])] = row
+                for row in self.client.query(name, ids=part, output_fields=_readable(f, vector=True)):
+                    found[int(row[f.id])] = row
         missing = [int(i) for i in ids if int(i) not in found]
         if missing:
             raise StoreError(f"collection {name} has no row with id {missing[0]} ({len(missing)} ids missing)")
         rows = [found[int(i)] for i in ids]
-        vectors = np.asarray([r[VECTOR_FIELD] for r in rows], dtype=np.float32).reshape(len(rows), -1)
-        return vectors, [r["text"] for r in rows], [r["group"] for r in rows]
+        vectors = np.asarray([r[f.vector] for r in rows], dtype=np.float32).reshape(len(rows), -1)
+        return vectors, [r[f.text] for r in rows], [r[f.group] if f.group else "" for r in rows]
 
     def iter_rows(
         self, name: str, vectors: bool = True, batch_size: int = 4096
@@ -333,17 +402,18 @@ class MilvusStore:
 
         # pymilvus warns on every query_iterator against Lite (no server mvcc timestamp).
         logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
-        fields = ["id", "text", "group", *([VECTOR_FIELD] if vectors else [])]
+        f = self.fields(name)
         with self._errors(f"read {name}"):
-            iterator = self.client.query_iterator(name, batch_size=batch_size, output_fields=fields)
+            iterator = self.client.query_iterator(name, batch_size=batch_size, output_fields=_readable(f, vectors))
             try:
                 while True:
                     batch = iterator.next()
                     if not batch:
                         break
-                    ids = np.asarray([int(row["id"]) for row in batch], dtype=np.int64)
-                    matrix = np.asarray([row[VECTOR_FIELD] for row in batch], dtype=np.float32) if vectors else None
-                    yield ids, matrix, [row["text"] for row in batch], [row["group"] for row in batch]
+                    ids = np.asarray([int(row[f.id]) for row in batch], dtype=np.int64)
+                    matrix = np.asarray([row[f.vector] for row in batch], dtype=np.float32) if vectors else None
+                    groups = [row[f.group] if f.group else "" for row in batch]
+                    yield ids, matrix, [row[f.text] for row in batch], groups
             finally:
                 iterator.close()
 
@@ -362,6 +432,11 @@ class MilvusStore:
         if not ids:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32), [], []
         return np.concatenate(ids), np.concatenate(vectors), texts, groups
+
+
+def _readable(fields: FieldNames, vector: bool) -> list[str]:
+    """The fields a read returns: id, text, the group field when there is one, the vector if asked."""
+    return [fields.id, fields.text, *([fields.group] if fields.group else []), *([fields.vector] if vector else [])]
 
 
 # The name every caller used before the VectorStore protocol; kept for notebooks.

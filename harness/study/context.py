@@ -45,7 +45,15 @@ class CollectionContext:
     def embedder(self) -> Embedder:
         """The collection's model, loaded on first use and kept for the other measures."""
         if self._embedder is None:
-            self._embedder = self.load(self.ref)
+            embedder = self.load(self.ref)
+            dimension = self.store.dimension(self.name)
+            if dimension != embedder.dimension:
+                embedder.close()
+                raise HarnessError(
+                    f"model {self.ref.spec} makes {embedder.dimension}-dimensional vectors, "
+                    f"but collection {self.name} holds {dimension}-dimensional vectors"
+                )
+            self._embedder = embedder
         return self._embedder
 
     @property

@@ -14,6 +14,7 @@ from harness.manifest import RunManifest
 from harness.models import load_model
 from harness.records import Progress, ProgressFn, SearchParams
 from harness.store import VectorStore, connect, distinct_names, redact_uri
+from harness.store.external import attach_sidecars, collections_to_use
 from harness.study.base import Frames, Measure, StudyInputs, StudySettings
 from harness.study.context import CollectionContext, EmbedderLoader
 from harness.study.measures import MEASURES, tables
@@ -70,9 +71,11 @@ def evaluate(
     fidelity_sample: int = 200,
     alignment_sample: int = 1000,
     seed: int = 0,
+    external: Sequence[str | Path] = (),
     progress: ProgressFn | None = None,
 ) -> Study:
-    """Run the comparison study over the harness collections in one Milvus."""
+    """Run the comparison study over the harness collections in one Milvus (and the collections
+    described by the ``external`` sidecar files, which it reads and never alters)."""
     SearchParams(top_k, nprobe)  # the same checks as query
     if repeats < 1:
         raise HarnessError("--repeats must be at least 1")
@@ -92,8 +95,10 @@ def evaluate(
     inputs = read_inputs(corpus, pairs, graded, qrels, probes)
     store = connect(uri, token)
     try:
+        attached = attach_sidecars(store, external)
+        names = collections_to_use(store, collections, attached) if attached else collections
         # No embedding cache: the study times the models themselves.
-        return run_study(store, collections, inputs, settings, lambda ref: load_model(ref, device=device), progress)
+        return run_study(store, names, inputs, settings, lambda ref: load_model(ref, device=device), progress)
     finally:
         store.close()
 
@@ -158,6 +163,7 @@ def run_study(
         collections={ctx.name: ctx.meta.summary() for ctx in contexts},
         details={
             "inputs": inputs.paths,
+            "external": [ctx.name for ctx in contexts if store.is_external(ctx.name)],
             "parameters": settings.to_dict(),
             "definitions": {m.name: m.definition for m in measures if m.definition},
         },
