@@ -23,8 +23,8 @@ from harness.errors import HarnessError, StoreError
 from harness.inputs import CorpusReader, chunked
 from harness.manifest import now
 from harness.models import Embedder, load_model, resolve_model
-from harness.records import CollectionMeta, CorpusRecord, IndexSpec, Progress, ProgressFn
-from harness.store import VectorStore, collection_name, connect, default_nlist, redact_uri
+from harness.records import DEFAULT_INDEX, CollectionMeta, CorpusRecord, IndexSpec, Progress, ProgressFn
+from harness.store import VectorStore, collection_name, connect, index_spec, redact_uri
 
 
 @dataclass
@@ -44,6 +44,7 @@ class ModelIngest:
     index_s: float = 0.0
     total_s: float = 0.0
     nlist: int = 0
+    index: str = ""  # type and build parameters, e.g. "HNSW M=16 efConstruction=200"
 
 
 @dataclass
@@ -103,12 +104,12 @@ class _Inserter:
 
 
 def _collection_meta(
-    embedder: Embedder, corpus_path: Path, corpus_sha: str, nlist: int | None, complete: bool, rows: int, prefix: str
+    embedder: Embedder, corpus_path: Path, corpus_sha: str, index: IndexSpec, complete: bool, rows: int, prefix: str
 ) -> CollectionMeta:
     return CollectionMeta(
         model=embedder.describe(),
         corpus=CorpusRecord(str(corpus_path), corpus_sha, rows),
-        index=IndexSpec(nlist=nlist),
+        index=index,
         complete=complete,
         updated=now(),
         harness_version=__version__,
@@ -180,6 +181,7 @@ def ingest_model(
     *,
     prefix: str = "",
     nlist: int | None = None,
+    index: str = DEFAULT_INDEX,
     batch_size: int = 64,
     chunk_size: int = 2048,
     recreate: bool = False,
@@ -190,6 +192,12 @@ def ingest_model(
     started = time.perf_counter()
     name = collection_name(embedder.alias, prefix)
     segment_rows = store.capabilities.segment_rows
+    index = store.capabilities.check_index(index)
+
+    def spec_for(rows: int) -> IndexSpec:
+        return index_spec(index, rows, embedder.dimension, segment_rows, nlist)
+
+    planned = spec_for(total_hint or 1)  # refuses --nlist on a type without lists before any work
     result = ModelIngest(embedder.alias, name, embedder.dimension, embedder.fingerprint, load_s=embedder.load_seconds)
     if recreate and store.has_collection(name):
         store.drop_collection(name)
@@ -205,7 +213,7 @@ def ingest_model(
             store.ensure_loaded(name)
         elif rows:
             # A server can only look up ids in a loaded, hence indexed, collection.
-            store.build_index(name, IndexSpec(nlist=default_nlist(rows, segment_rows)))
+            store.build_index(name, spec_for(rows))
         existed = rows > 0
         if finished:
             result.rows_present = rows
@@ -213,7 +221,7 @@ def ingest_model(
                 progress(Progress(embedder.alias, rows, total_hint))
     else:
         store.create_collection(
-            name, embedder.dimension, _collection_meta(embedder, reader.path, corpus_sha, nlist, False, 0, prefix)
+            name, embedder.dimension, _collection_meta(embedder, reader.path, corpus_sha, planned, False, 0, prefix)
         )
 
     if not finished:
@@ -221,12 +229,11 @@ def ingest_model(
 
     index_started = time.perf_counter()
     result.rows_total = result.rows_present if finished else store.row_count(name)
-    result.nlist = nlist or default_nlist(result.rows_total, segment_rows)
-    store.build_index(name, IndexSpec(nlist=result.nlist))
-    if not (finished and meta is not None and meta.index.nlist == result.nlist):
-        store.set_meta(
-            name, _collection_meta(embedder, reader.path, corpus_sha, result.nlist, True, result.rows_total, prefix)
-        )
+    spec = spec_for(result.rows_total)
+    result.nlist, result.index = spec.nlist or 0, spec.describe()
+    store.build_index(name, spec)
+    if not (finished and meta is not None and meta.index == spec):
+        store.set_meta(name, _collection_meta(embedder, reader.path, corpus_sha, spec, True, result.rows_total, prefix))
     result.index_s = time.perf_counter() - index_started
     result.total_s = time.perf_counter() - started
     return result
@@ -240,6 +247,7 @@ def ingest(
     *,
     prefix: str = "",
     nlist: int | None = None,
+    index: str = DEFAULT_INDEX,
     batch_size: int = 64,
     chunk_size: int = 2048,
     device: str = "auto",
@@ -257,6 +265,7 @@ def ingest(
         raise HarnessError("no model given")
     if nlist is not None and nlist < 1:
         raise HarnessError("--nlist must be at least 1")
+    index_spec(index, 1, 1, nlist=nlist)  # an unknown type, or --nlist on one without lists: one line now
     for value, option in ((batch_size, "--batch-size"), (chunk_size, "--chunk-size")):
         if value < 1:
             raise HarnessError(f"{option} must be at least 1")
@@ -283,6 +292,7 @@ def ingest(
         groups=len(stats.groups),
     )
     try:
+        store.capabilities.check_index(index)  # before any model loads
         for ref in refs:
             embedder = with_cache(
                 load_model(ref, device=device, trust_remote_code=trust_remote_code, half=half), embedding_cache
@@ -296,6 +306,7 @@ def ingest(
                         corpus_sha,
                         prefix=prefix,
                         nlist=nlist,
+                        index=index,
                         batch_size=batch_size,
                         chunk_size=chunk_size,
                         recreate=recreate,

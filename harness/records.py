@@ -83,55 +83,171 @@ ProgressFn = Callable[[Progress], None]
 
 
 @dataclass(frozen=True)
-class IndexSpec:
-    """The vector index a collection is built with."""
+class IndexType:
+    """What the harness knows of a Milvus index type: the search parameter that trades recall
+    for speed (None: the search is exhaustive), whether it takes ``nlist``, and the build
+    parameters it is given besides nlist."""
 
-    type: str = "IVF_FLAT"
+    name: str
+    search_param: str | None
+    lists: bool
+    defaults: tuple[tuple[str, Any], ...] = ()
+
+
+# Build defaults are Milvus's documented defaults, sent explicitly so they are recorded.
+INDEX_TYPES: dict[str, IndexType] = {
+    t.name: t
+    for t in (
+        IndexType("FLAT", None, False),
+        IndexType("IVF_FLAT", "nprobe", True),
+        IndexType("IVF_SQ8", "nprobe", True),
+        IndexType("IVF_PQ", "nprobe", True, (("nbits", 8),)),  # m is chosen from the dimension
+        IndexType("HNSW", "ef", False, (("M", 16), ("efConstruction", 200))),
+        IndexType("HNSW_SQ", "ef", False, (("M", 16), ("efConstruction", 200), ("sq_type", "SQ8"))),
+    )
+}
+DEFAULT_INDEX = "IVF_FLAT"
+
+
+def index_type(name: str) -> IndexType:
+    """The index type called ``name`` (any case); an unknown name is one error line."""
+    found = INDEX_TYPES.get(str(name).upper())
+    if found is None:
+        raise HarnessError(f"unknown index type {name!r}; known: {', '.join(INDEX_TYPES)}")
+    return found
+
+
+def _param_value(value: Any) -> Any:
+    """A build parameter as Milvus echoes it back (servers send strings): numbers as int."""
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """The vector index a collection is built with: its type, metric, ``nlist`` (IVF types)
+    and the type's other build parameters (``params``: M, efConstruction, m, sq_type, ...)."""
+
+    type: str = DEFAULT_INDEX
     metric: str = "L2"
     nlist: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def search_param(self) -> str | None:
+        """The search parameter of this type: ``nprobe`` (IVF), ``ef`` (HNSW), None (FLAT)."""
+        known = INDEX_TYPES.get(self.type.upper())
+        return known.search_param if known else None
+
+    def build_params(self) -> dict:
+        """Every build parameter, nlist included."""
+        params = {k: _param_value(v) for k, v in self.params.items()}
+        if self.nlist is not None:
+            params["nlist"] = int(self.nlist)
+        return params
 
     def index_params(self) -> dict:
-        """Parameters for pymilvus ``add_index``: Lite reads nlist only from the nested
-        ``params``, servers from the flat one, so both are sent."""
-        if self.nlist is None:
-            return {}
-        return {"nlist": int(self.nlist), "params": {"nlist": int(self.nlist)}}
+        """Parameters for pymilvus ``add_index``: Lite reads them only from the nested
+        ``params``, servers from the flat ones, so both are sent."""
+        params = self.build_params()
+        return {**params, "params": dict(params)} if params else {}
+
+    def describe(self) -> str:
+        """One short line: ``IVF_FLAT nlist=22``, ``HNSW M=16 efConstruction=200``."""
+        return " ".join([self.type, *(f"{k}={v}" for k, v in sorted(self.build_params().items()))])
 
     def to_dict(self) -> dict:
-        return {"type": self.type, "metric": self.metric, "nlist": self.nlist}
+        return {
+            "type": self.type,
+            "metric": self.metric,
+            "nlist": self.nlist,
+            "params": {k: _param_value(v) for k, v in self.params.items()},
+            "search_param": self.search_param,
+        }
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "IndexSpec":
+        """Versions 0 and 1 wrote type, metric and nlist only; 2 adds params and search_param
+        (derived from the type, so it is not read back)."""
         data = data or {}
         nlist = data.get("nlist")
-        return cls(str(data.get("type") or "IVF_FLAT"), str(data.get("metric") or "L2"), int(nlist) if nlist else None)
+        found = data.get("params")
+        params: dict = found if isinstance(found, dict) else {}
+        return cls(
+            str(data.get("type") or DEFAULT_INDEX),
+            str(data.get("metric") or "L2"),
+            int(nlist) if nlist else None,
+            {str(k): _param_value(v) for k, v in params.items() if k != "nlist"},
+        )
+
+
+def search_setting(index: IndexSpec, nprobe: int | None, ef: int | None) -> str:
+    """The search setting used on ``index`` in words: ``nprobe=8``, ``ef=default``, ``exhaustive``."""
+    param = index.search_param
+    if param is None:
+        return "exhaustive"
+    value = {"nprobe": nprobe, "ef": ef}[param]
+    return f"{param}={value if value else 'default'}"
 
 
 @dataclass(frozen=True)
 class SearchParams:
-    """How many hits, and how many IVF lists to search (None: the server's default)."""
+    """How many hits, and how wide the index search is: ``nprobe`` IVF lists, or HNSW's
+    ``ef`` (None: the server's default)."""
 
     top_k: int = 10
     nprobe: int | None = None
     metric: str = "L2"
+    ef: int | None = None
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
             raise HarnessError("--top-k must be at least 1")
         if self.nprobe is not None and self.nprobe < 1:
             raise HarnessError("--nprobe must be at least 1")
+        if self.ef is not None and self.ef < self.top_k:
+            # Milvus refuses ef below k; FAISS would quietly return worse results.
+            raise HarnessError(f"--ef must be at least --top-k ({self.top_k})")
 
     def search_params(self) -> dict:
         params: dict = {"metric_type": self.metric, "params": {}}
         if self.nprobe:
             params["params"]["nprobe"] = int(self.nprobe)
+        if self.ef:
+            params["params"]["ef"] = int(self.ef)
         return params
+
+    def for_index(self, index: IndexSpec) -> "SearchParams":
+        """These settings for one index: only its own search parameter is kept."""
+        param = index.search_param
+        return replace(self, nprobe=self.nprobe if param == "nprobe" else None, ef=self.ef if param == "ef" else None)
+
+    def setting(self, index: IndexSpec) -> str:
+        return search_setting(index, self.nprobe, self.ef)
 
     def with_top_k(self, top_k: int) -> "SearchParams":
         return replace(self, top_k=top_k)
 
     def with_nprobe(self, nprobe: int | None) -> "SearchParams":
         return replace(self, nprobe=nprobe)
+
+
+# --- baselines -------------------------------------------------------------------------------
+
+# Baselines (keyword search, a hashing encoder) are named "baseline:KIND": a colon cannot be
+# in a Milvus collection name, so a baseline's rows can never be mistaken for a collection's.
+BASELINE_PREFIX = "baseline:"
+
+
+def baseline_name(kind: str) -> str:
+    return f"{BASELINE_PREFIX}{kind}"
+
+
+def is_baseline(name: object) -> bool:
+    return str(name).startswith(BASELINE_PREFIX)
 
 
 # --- the collection contract -------------------------------------------------------------------
@@ -178,7 +294,7 @@ class CorpusRecord:
         return cls(**_known(cls, dict(data or {})))
 
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -187,7 +303,9 @@ class CollectionMeta:
     later query or evaluate, possibly by a newer harness.
 
     Version history: 0 (no ``schema_version`` key) had the same fields except
-    ``prefix``; 1 adds ``schema_version`` and ``prefix``.
+    ``prefix``; 1 adds ``schema_version`` and ``prefix``; 2 adds the index's build
+    parameters (``index.params``) and the name of its search parameter
+    (``index.search_param``), for index types other than IVF_FLAT.
     """
 
     model: ModelRecord

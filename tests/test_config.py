@@ -22,7 +22,7 @@ def _write(tmp_path, text):
     "text, message",
     [
         ("[serach]\ntop_k = 5\n", "unknown section [serach]"),
-        ("[search]\ntopk = 5\n", "unknown key 'topk' in [search] (known: top_k, nprobe, repeats)"),
+        ("[search]\ntopk = 5\n", "unknown key 'topk' in [search] (known: top_k, nprobe, ef, repeats)"),
         (
             '[models]\nnames = "all-MiniLM-L6-v2"\n',
             "[models] names = 'all-MiniLM-L6-v2': expected a list of model names",
@@ -46,7 +46,7 @@ def test_cli_reports_a_bad_key_as_one_line(run_cli, tmp_path):
     assert result.code == 1 and "Traceback" not in result.err
     assert result.err.strip().splitlines() == [
         f"error: experiment file {tmp_path / 'work' / 'harness.toml'}: "
-        "unknown key 'topk' in [search] (known: top_k, nprobe, repeats)"
+        "unknown key 'topk' in [search] (known: top_k, nprobe, ef, repeats)"
     ]
 
 

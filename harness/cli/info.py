@@ -10,7 +10,7 @@ from harness.cli.common import ConfigOpt, TokenOpt, UriOpt, console
 
 
 def collections(uri: UriOpt = None, token: TokenOpt = None, config: ConfigOpt = None):
-    """List the harness's collections: model, dimension, rows, index, nlist."""
+    """List the harness's collections: model, dimension, rows, index and its build parameters."""
     import pandas as pd
 
     from harness.output.terminal import frame_table
@@ -31,6 +31,7 @@ def collections(uri: UriOpt = None, token: TokenOpt = None, config: ConfigOpt = 
                     "index": info.index_type or "none",
                     "metric": info.metric or "",
                     "nlist": info.nlist,
+                    "params": " ".join(f"{k}={v}" for k, v in sorted(info.index.params.items())) if info.index else "",
                     "complete": "yes" if meta and meta.complete else "no",
                 }
             )

@@ -8,7 +8,9 @@ from harness.store.base import (
     VectorStore,
     collection_name,
     default_nlist,
+    index_spec,
     sanitize_name,
+    stream_vectors,
 )
 from harness.store.connection import DEFAULT_URI, is_lite_uri, redact_uri
 from harness.store.milvus import MilvusStore, Store, connect
@@ -24,7 +26,9 @@ __all__ = [
     "collection_name",
     "connect",
     "default_nlist",
+    "index_spec",
     "is_lite_uri",
     "redact_uri",
     "sanitize_name",
+    "stream_vectors",
 ]
