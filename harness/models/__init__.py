@@ -3,6 +3,7 @@ implementation. Only ``load_model`` imports torch and sentence-transformers, whe
 
 from harness.models.base import Embedder, Role
 from harness.models.catalog import folder_metadata, folder_size, list_packaged_models
+from harness.models.hashing import HashingEmbedder
 from harness.models.sentence import SentenceTransformerEmbedder, load_model
 from harness.models.specs import (
     INSTALL_HINT,
@@ -17,6 +18,7 @@ from harness.models.specs import (
 
 __all__ = [
     "Embedder",
+    "HashingEmbedder",
     "INSTALL_HINT",
     "ModelRef",
     "PACKAGED_MODELS",
