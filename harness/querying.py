@@ -1,4 +1,10 @@
-"""Probe every collection, time the searches, and measure how far the results agree."""
+"""Probe every collection (and the baselines), time the searches, and measure how far the
+results agree, with the configured index search and with exact search over the same
+vectors, so that what the index loses is kept apart from what the models differ in.
+
+Long because one pipeline's per-collection loop, its record of what was found and its
+result type stay together; the figures themselves are computed in :mod:`harness.metrics`.
+"""
 
 from __future__ import annotations
 
@@ -12,16 +18,19 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from harness.baselines import DEFINITIONS, build_baselines, parse_baselines, read_rows
 from harness.cache import CachedEmbedder, open_cache, with_cache
 from harness.errors import HarnessError, ModelError
 from harness.manifest import RunManifest
-from harness.metrics.agreement import agreement
+from harness.metrics.agreement import AGREEMENT, agreement, index_attribution, summarise_agreement
 from harness.metrics.latency import latency_summary
 from harness.metrics.prometheus import read_search_histogram
+from harness.metrics.retrieval import exact_knn_ids
 from harness.metrics.spaces import cross_model_warning, same_text_cosine, space_alignment
+from harness.metrics.uncertainty import SEED
 from harness.models import Embedder, ModelRef, load_model, ref_for_record, resolve_model
-from harness.records import CollectionMeta, Hit, Probe, Progress, ProgressFn, SearchParams
-from harness.store import VectorStore, connect, redact_uri
+from harness.records import CollectionMeta, Hit, Probe, Progress, ProgressFn, SearchParams, is_baseline
+from harness.store import VectorStore, connect, redact_uri, stream_vectors
 
 LITE_LATENCY_NOTE = (
     "Milvus Lite latency does not represent a Milvus server: Lite searches in Python in-process; "
@@ -30,24 +39,10 @@ LITE_LATENCY_NOTE = (
 ALIGNMENT_SAMPLE = 500
 
 HIT_COLUMNS = ["probe_id", "probe", "collection", "rank", "id", "text", "group", "distance"]
-OVERLAP_COLUMNS = [
-    "probe_id",
-    "probe",
-    "collection_a",
-    "collection_b",
-    "k",
-    "overlap_at_k",
-    "jaccard",
-    "rbo",
-    "kendall_tau",
-]
-LATENCY_COLUMNS = [
-    "collection",
-    "n",
-    "mean_ms",
-    "p50_ms",
-    "p95_ms",
-    "p99_ms",
+# Each agreement figure with the index search, then with exact search over the same vectors.
+OVERLAP_COLUMNS = ["probe_id", "probe", "collection_a", "collection_b", "k", *AGREEMENT]
+EXACT_COLUMNS = [f"{m}_exact" for m in AGREEMENT]
+LATENCY_COLUMNS = ["collection", "n", "mean_ms", "p50_ms", "p95_ms", "p99_ms"] + [
     "embed_ms_per_probe",
     "probes_from_cache",
     "embed_model",
@@ -66,18 +61,24 @@ class QueryResult:
     warnings: list[str] = field(default_factory=list)
     alignment: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    def agreement_summary(self) -> pd.DataFrame:
-        """Mean agreement per collection pair over all probes."""
-        if self.overlap.empty:
-            return self.overlap
-        columns = ["overlap_at_k", "jaccard", "rbo", "kendall_tau"]
-        return self.overlap.groupby(["collection_a", "collection_b"], as_index=False)[columns].mean()
+    def agreement_summary(self, seed: int = SEED) -> pd.DataFrame:
+        """Mean agreement per pair over the probes with 95% intervals, exactly and with the index."""
+        return summarise_agreement(self.overlap, seed)
+
+    def index_attribution(self) -> list[str]:
+        """In words, how much of each pair's disagreement is the index's."""
+        return index_attribution(self.agreement_summary())
 
     def write(self, directory: str | Path) -> list[Path]:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         written = []
-        frames = {"hits": self.hits, "overlap": self.overlap, "latency": self.latency}
+        frames = {
+            "hits": self.hits,
+            "overlap": self.overlap,
+            "agreement": self.agreement_summary(),
+            "latency": self.latency,
+        }
         if not self.alignment.empty:
             frames["alignment"] = self.alignment
         for name, frame in frames.items():
@@ -132,20 +133,27 @@ def query(
     probe_model: str | None = None,
     top_k: int = 10,
     nprobe: int | None = None,
+    ef: int | None = None,
     repeats: int = 3,
     device: str = "auto",
     batch_size: int = 64,
     rbo_p: float = 0.9,
     cache: bool | str | Path = True,
     metrics_url: str | None = None,
+    baselines: str | Sequence[str] | None = None,
+    exact: bool = True,
     progress: ProgressFn | None = None,
 ) -> QueryResult:
     """Search every collection with every probe; hits, pairwise agreement and latency.
 
-    With ``metrics_url`` (a Milvus server's Prometheus endpoint), the server-side search
-    latency of the timed searches is reported next to the client-side figure.
+    The baselines (``bm25,hashing`` unless ``baselines`` says otherwise, ``none`` for none)
+    are searched too. With ``exact`` (the default) agreement is also computed from exact
+    search over each collection's stored vectors. With ``metrics_url`` (a Milvus server's
+    Prometheus endpoint), the server-side search latency of the timed searches is reported
+    next to the client-side figure.
     """
-    params = SearchParams(top_k, nprobe)
+    params = SearchParams(top_k, nprobe, ef=ef)
+    kinds = parse_baselines(baselines)
     if repeats < 0:
         raise HarnessError("--repeats cannot be negative")
     if not probes:
@@ -165,6 +173,8 @@ def query(
             rbo_p=rbo_p,
             metrics_url=metrics_url,
             device=device,
+            baselines=kinds,
+            exact=exact,
             progress=progress,
         )
     finally:
@@ -186,6 +196,8 @@ def run_query(
     rbo_p: float = 0.9,
     metrics_url: str | None = None,
     device: str = "auto",
+    baselines: Sequence[str] = (),
+    exact: bool = True,
     progress: ProgressFn | None = None,
 ) -> QueryResult:
     """:func:`query` on an open store, with models loaded by ``load``."""
@@ -200,26 +212,19 @@ def run_query(
         metrics_url = None
     probe_ref = resolve_model(probe_model) if probe_model else None
     encoded = _ProbeVectors(probes, load, batch_size)
-    hits_rows: list[dict] = []
+    found = _Found(probes)
     latency_rows: list[dict] = []
     alignment_rows: list[dict] = []
-    hit_ids: dict[str, list[list[int]]] = {}
     models_used: dict[str, dict] = {}
     steps = _Steps(len(names) * (1 + len(probes) * repeats), progress)
     try:
         for name in names:
             meta = metas[name]
-            if not meta.complete:
-                warnings.append(f"collection {name} is incomplete (ingest was interrupted): re-run harness ingest")
             ref = probe_ref or ref_for_record(meta.model)
             probe = encoded.get(ref)
             embedder, built = probe.embedder, meta.model
             cross_model = probe_ref is not None and built.fingerprint != embedder.fingerprint
-            if not probe_ref and built.fingerprint and built.fingerprint != embedder.fingerprint:
-                warnings.append(
-                    f"model {ref.spec} now has weights {embedder.fingerprint}, "
-                    f"but collection {name} was built with {built.fingerprint}"
-                )
+            warnings.extend(_collection_warnings(name, meta, ref, embedder, probe_ref is not None))
             _check_dimension(store, name, embedder, meta)
             models_used[name] = {"collection_model": built.to_dict(), "probe_model": embedder.describe().to_dict()}
             store.ensure_loaded(name)
@@ -229,12 +234,12 @@ def run_query(
                 warning = cross_model_warning(alignment)
                 if warning:
                     warnings.append(f"{name}: {warning}")
-            results = store.search(name, probe.vectors, params.top_k, params.nprobe)
+            own = params.for_index(meta.index)
+            results = store.search(name, probe.vectors, own.top_k, own.nprobe, ef=own.ef)
             steps.advance(name)
-            hit_ids[name] = [[h.id for h in hits] for hits in results]
-            for item, hits in zip(probes, results):
-                hits_rows.extend(_hit_rows(item, name, hits))
-            latency = _timed_searches(store, name, probe.vectors, params, repeats, metrics_url, steps)
+            exact_found = exact_knn_ids(probe.vectors, stream_vectors(store, name), own.top_k) if exact else None
+            found.add(name, own.setting(meta.index), results, exact_found)
+            latency = _timed_searches(store, name, probe.vectors, own, repeats, metrics_url, steps)
             latency_rows.append(
                 {
                     **latency,
@@ -245,17 +250,9 @@ def run_query(
             )
     finally:
         encoded.close()
-    overlap_rows = [
-        {
-            "probe_id": item.id,
-            "probe": item.text,
-            "collection_a": a,
-            "collection_b": b,
-            **agreement(hit_ids[a][i], hit_ids[b][i], params.top_k, rbo_p),
-        }
-        for a, b in combinations(names, 2)
-        for i, item in enumerate(probes)
-    ]
+    for baseline in build_baselines(read_rows(store, names[0]), baselines) if baselines else []:
+        results = baseline.search_texts([p.text for p in probes], params.top_k)
+        found.add(baseline.name, "exact", results, [[h.id for h in hits] for hits in results])
     if store.capabilities.embedded:
         warnings.append(LITE_LATENCY_NOTE)
     manifest = RunManifest(
@@ -266,9 +263,13 @@ def run_query(
             "models": models_used,
             "probe_model": probe_model,
             "alignment": alignment_rows,
+            "baselines": {b: DEFINITIONS[b.split(":", 1)[1]] for b in found.settings if is_baseline(b)},
             "search": {
                 "top_k": params.top_k,
                 "nprobe": params.nprobe,
+                "ef": params.ef,
+                "per_collection": found.settings,
+                "exact": exact,
                 "repeats": repeats,
                 "metric": params.metric,
                 "rbo_p": rbo_p,
@@ -279,14 +280,59 @@ def run_query(
         },
         notes=warnings,
     )
+    columns = OVERLAP_COLUMNS + (EXACT_COLUMNS if exact else [])
     return QueryResult(
-        hits=pd.DataFrame(hits_rows, columns=HIT_COLUMNS),
-        overlap=pd.DataFrame(overlap_rows, columns=OVERLAP_COLUMNS),
+        hits=pd.DataFrame(found.hit_rows, columns=HIT_COLUMNS),
+        overlap=pd.DataFrame(found.overlap_rows(params.top_k, rbo_p, exact), columns=columns),
         latency=pd.DataFrame(latency_rows, columns=LATENCY_COLUMNS + (SERVER_LATENCY_COLUMNS if metrics_url else [])),
         manifest=manifest.to_dict(),
         warnings=warnings,
         alignment=pd.DataFrame(alignment_rows),
     )
+
+
+class _Found:
+    """What each collection and baseline returned for the probes, with the index and exactly."""
+
+    def __init__(self, probes: Sequence[Probe]):
+        self.probes = probes
+        self.hit_rows: list[dict] = []
+        self.ids: dict[str, list[list[int]]] = {}
+        self.exact: dict[str, list[list[int]]] = {}
+        self.settings: dict[str, str] = {}  # name -> search setting in words
+
+    def add(self, name: str, setting: str, results: list[list[Hit]], exact) -> None:
+        self.settings[name] = setting
+        self.ids[name] = [[h.id for h in hits] for hits in results]
+        if exact is not None:
+            self.exact[name] = [list(map(int, row)) for row in exact]
+        for probe, hits in zip(self.probes, results):
+            self.hit_rows.extend(_hit_rows(probe, name, hits))
+
+    def overlap_rows(self, k: int, rbo_p: float, exact: bool) -> list[dict]:
+        rows = []
+        for a, b in combinations(self.settings, 2):
+            for i, probe in enumerate(self.probes):
+                row = {"probe_id": probe.id, "probe": probe.text, "collection_a": a, "collection_b": b}
+                row.update(agreement(self.ids[a][i], self.ids[b][i], k, rbo_p))
+                if exact:
+                    figures = agreement(self.exact[a][i], self.exact[b][i], k, rbo_p)
+                    row.update({f"{m}_exact": figures[m] for m in AGREEMENT})
+                rows.append(row)
+        return rows
+
+
+def _collection_warnings(name: str, meta: CollectionMeta, ref: ModelRef, embedder: Embedder, probing: bool):
+    warnings = []
+    if not meta.complete:
+        warnings.append(f"collection {name} is incomplete (ingest was interrupted): re-run harness ingest")
+    built = meta.model
+    if not probing and built.fingerprint and built.fingerprint != embedder.fingerprint:
+        warnings.append(
+            f"model {ref.spec} now has weights {embedder.fingerprint}, "
+            f"but collection {name} was built with {built.fingerprint}"
+        )
+    return warnings
 
 
 class _Steps:
@@ -322,12 +368,12 @@ def _timed_searches(
     samples: list[float] = []
     server: dict = {}
     if repeats:
-        store.search(name, vectors[:1], params.top_k, params.nprobe)  # warm-up, untimed
+        store.search(name, vectors[:1], params.top_k, params.nprobe, ef=params.ef)  # warm-up, untimed
         before = read_search_histogram(metrics_url) if metrics_url else None
         for i in range(len(vectors)):
             for _ in range(repeats):
                 started = time.perf_counter()
-                store.search(name, vectors[i : i + 1], params.top_k, params.nprobe)
+                store.search(name, vectors[i : i + 1], params.top_k, params.nprobe, ef=params.ef)
                 samples.append((time.perf_counter() - started) * 1000)
                 steps.advance(name)
         if before is not None and metrics_url:

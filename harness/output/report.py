@@ -14,7 +14,7 @@ from harness.errors import HarnessError
 from harness.study import Study, load_study, tables
 
 # Long-form tables are in the files and drawn as plots, not printed in the report.
-LONG_TABLES = {"pair_scores", "affinity"}
+LONG_TABLES = {"pair_scores", "affinity", "retrieval_items", "coherence_items", "agreement_items"}
 
 PLOT_TITLES = {
     "similarity": "Similarity distributions (similar vs dissimilar pairs)",
@@ -22,7 +22,9 @@ PLOT_TITLES = {
     "contrast_vs_time": "Contrast vs total time",
     "overlap": "Agreement between collections (query output)",
     "latency": "Search latency (query output)",
-    "ivf_recall": "IVF recall vs nprobe",
+    "ivf_recall": "Index recall vs search parameter (nprobe, ef)",
+    "recall_latency": "Index recall vs search latency",
+    "retrieval": "Retrieval with 95% intervals (baselines grey, hatched)",
 }
 
 
@@ -55,6 +57,8 @@ def write_plots(study: Study, directory: str | Path, query_dir: str | Path | Non
         "overlap": plots.overlap_heatmap(overlap, folder / "overlap.png"),
         "latency": plots.latency(latency, folder / "latency.png"),
         "ivf_recall": plots.ivf_recall(study.fidelity, folder / "ivf_recall.png"),
+        "recall_latency": plots.recall_latency(study.fidelity, folder / "recall_latency.png"),
+        "retrieval": plots.retrieval(study.retrieval, folder / "retrieval.png"),
     }
     if not study.affinity.empty:
         for i, name in enumerate(dict.fromkeys(study.affinity["collection"])):
