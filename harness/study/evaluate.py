@@ -30,8 +30,9 @@ def uncertainty_definition(seed: int) -> dict:
         "interval": f"{uncertainty.CONFIDENCE:.0%} percentile bootstrap over items (probes, pairs, query lines), "
         f"{uncertainty.RESAMPLES} resamples; contrast resamples within each label",
         "paired_test": "paired bootstrap interval of the difference (tie when it includes 0) and a paired "
-        f"randomization test: exact over all 2^n swaps up to n = {uncertainty.EXACT_ITEMS}, else "
-        f"{uncertainty.PERMUTATIONS} random swaps, p = (hits + 1) / (draws + 1)",
+        "randomization test, two-sided: p = share of the 2^n per-item swaps of the two values whose |difference| "
+        f"reaches the observed one, exact up to n = {uncertainty.EXACT_ITEMS}, else from {uncertainty.PERMUTATIONS} "
+        "random swaps with p = (hits + 1) / (draws + 1)",
         "power": f"items_needed = n * ((z_{1 - uncertainty.ALPHA / 2:g} + z_{uncertainty.POWER:g}) * se / "
         "|difference|)^2, se = bootstrap standard error of the difference",
         "seed": seed,
