@@ -30,7 +30,7 @@ def collections(uri: UriOpt = None, token: TokenOpt = None, config: ConfigOpt = 
                     "rows": info.rows,
                     "index": info.index_type or "none",
                     "metric": info.metric or "",
-                    "nlist": info.nlist,
+                    "nlist": "" if info.nlist is None else str(info.nlist),  # none for non-IVF types
                     "params": " ".join(f"{k}={v}" for k, v in sorted(info.index.params.items())) if info.index else "",
                     "complete": "yes" if meta and meta.complete else "no",
                 }

@@ -87,6 +87,13 @@ def _table_html(frame: pd.DataFrame, max_rows: int = 200) -> str:
     return body
 
 
+def _definition(value) -> str:
+    """A definition in words; the uncertainty definition is a dict of named parts."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
+    return str(value)
+
+
 def _image(path: Path, alt: str) -> str:
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
     alt = html_lib.escape(alt)
@@ -142,7 +149,8 @@ def write_html(
         parts.append(
             "<h2>Definitions</h2><ul>"
             + "".join(
-                f"<li><b>{html_lib.escape(k)}</b>: {html_lib.escape(str(v))}</li>" for k, v in definitions.items()
+                f"<li><b>{html_lib.escape(k)}</b>: {html_lib.escape(_definition(v))}</li>"
+                for k, v in definitions.items()
             )
             + "</ul>"
         )
