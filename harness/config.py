@@ -16,6 +16,7 @@ import tomllib
 
 from harness.errors import HarnessError
 from harness.inputs import default_probe_file
+from harness.records import INDEX_TYPES
 
 CONFIG_NAME = "harness.toml"
 
@@ -37,10 +38,14 @@ SCHEMA: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
         )
     },
     "milvus": {"uri": (lambda v: isinstance(v, str), "a Milvus Lite file or a server URI")},
-    "index": {"nlist": (lambda v: _is_int(v) and v >= 0, "a whole number >= 0 (0: the default)")},
+    "index": {
+        "type": (lambda v: isinstance(v, str) and v.upper() in INDEX_TYPES, f"one of {', '.join(INDEX_TYPES)}"),
+        "nlist": (lambda v: _is_int(v) and v >= 0, "a whole number >= 0 (0: the default)"),
+    },
     "search": {
         "top_k": (lambda v: _is_int(v) and v >= 1, "a whole number >= 1"),
         "nprobe": (lambda v: _is_int(v) and v >= 0, "a whole number >= 0 (0: the server's default)"),
+        "ef": (lambda v: _is_int(v) and v >= 0, "a whole number >= 0 (0: the server's default; HNSW)"),
         "repeats": (lambda v: _is_int(v) and v >= 0, "a whole number >= 0 (timed searches per probe)"),
     },
     "evaluate": {
@@ -60,8 +65,10 @@ class Experiment:
     models: list[str] = field(default_factory=list)
     uri: str | None = None
     nlist: int | None = None
+    index: str | None = None
     top_k: int | None = None
     nprobe: int | None = None
+    ef: int | None = None
     repeats: int | None = None
     pairs: Path | None = None
     graded: Path | None = None
@@ -74,11 +81,18 @@ class Experiment:
         """What this file sets for one command's options (by parameter name); None values omitted."""
         probes = self.probes or (default_probe_file(self.corpus) if self.corpus else None)
         per_command: dict[str, dict[str, Any]] = {
-            "ingest": {"corpus": self.corpus, "model": self.models or None, "uri": self.uri, "nlist": self.nlist},
+            "ingest": {
+                "corpus": self.corpus,
+                "model": self.models or None,
+                "uri": self.uri,
+                "nlist": self.nlist,
+                "index": self.index,
+            },
             "query": {
                 "probes": probes,
                 "top_k": self.top_k,
                 "nprobe": self.nprobe,
+                "ef": self.ef,
                 "repeats": self.repeats,
                 "output": self.output,
                 "uri": self.uri,
@@ -90,6 +104,7 @@ class Experiment:
                 "probes": probes,
                 "top_k": self.top_k,
                 "nprobe": self.nprobe,
+                "ef": self.ef,
                 "repeats": self.evaluate_repeats,
                 "uri": self.uri,
             },
@@ -155,8 +170,10 @@ def load_experiment(path: str | Path | None = None) -> Experiment:
         models=list(sections["models"].get("names", [])),
         uri=uri,
         nlist=sections["index"].get("nlist") or None,
+        index=(sections["index"].get("type") or "").upper() or None,
         top_k=search.get("top_k"),
         nprobe=search.get("nprobe") or None,
+        ef=search.get("ef") or None,
         repeats=search.get("repeats"),
         pairs=_path(base, evaluate.get("pairs")),
         graded=_path(base, evaluate.get("graded")),

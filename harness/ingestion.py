@@ -23,8 +23,8 @@ from harness.errors import HarnessError, StoreError
 from harness.inputs import CorpusReader, chunked
 from harness.manifest import now
 from harness.models import Embedder, load_model, resolve_model
-from harness.records import CollectionMeta, CorpusRecord, IndexSpec, Progress, ProgressFn
-from harness.store import VectorStore, collection_name, connect, default_nlist, redact_uri
+from harness.records import DEFAULT_INDEX, CollectionMeta, CorpusRecord, IndexSpec, Progress, ProgressFn
+from harness.store import VectorStore, collection_name, connect, index_spec, redact_uri
 
 
 @dataclass
@@ -46,6 +46,7 @@ class ModelIngest:
     nlist: int = 0
     duplicates_removed: int = 0
     notes: list[str] = field(default_factory=list)
+    index: str = ""  # type and build parameters, e.g. "HNSW M=16 efConstruction=200"
 
 
 @dataclass
@@ -106,12 +107,12 @@ class _Inserter:
 
 
 def _collection_meta(
-    embedder: Embedder, corpus_path: Path, corpus_sha: str, nlist: int | None, complete: bool, rows: int, prefix: str
+    embedder: Embedder, corpus_path: Path, corpus_sha: str, index: IndexSpec, complete: bool, rows: int, prefix: str
 ) -> CollectionMeta:
     return CollectionMeta(
         model=embedder.describe(),
         corpus=CorpusRecord(str(corpus_path), corpus_sha, rows),
-        index=IndexSpec(nlist=nlist),
+        index=index,
         complete=complete,
         updated=now(),
         harness_version=__version__,
@@ -194,7 +195,7 @@ def _open_collection(
     embedder: Embedder,
     reader: CorpusReader,
     corpus_sha: str,
-    nlist: int | None,
+    planned: IndexSpec,
     prefix: str,
     recreate: bool,
 ) -> CollectionMeta | None:
@@ -207,7 +208,7 @@ def _open_collection(
         store.drop_collection(name)
     try:
         store.create_collection(
-            name, embedder.dimension, _collection_meta(embedder, reader.path, corpus_sha, nlist, False, 0, prefix)
+            name, embedder.dimension, _collection_meta(embedder, reader.path, corpus_sha, planned, False, 0, prefix)
         )
     except StoreError:
         if not store.has_collection(name):
@@ -219,10 +220,11 @@ def _open_collection(
     return None
 
 
-def _index_settings(store: VectorStore, nlist: int | None, rows: int, result: ModelIngest) -> int:
-    """The nlist to build with; one larger than the rows is reduced, and the report says so."""
+def _fitting_nlist(nlist: int | None, rows: int, result: ModelIngest) -> int | None:
+    """The nlist asked for (None: the type's default); one larger than the rows is reduced,
+    and the report says so."""
     if nlist is None:
-        return default_nlist(rows, store.capabilities.segment_rows)
+        return None
     if rows and nlist > rows:
         result.notes.append(
             f"--nlist {nlist} is more than the {rows} rows of {result.collection}: built with nlist {rows}"
@@ -239,6 +241,7 @@ def ingest_model(
     *,
     prefix: str = "",
     nlist: int | None = None,
+    index: str = DEFAULT_INDEX,
     batch_size: int = 64,
     chunk_size: int = 2048,
     recreate: bool = False,
@@ -249,8 +252,14 @@ def ingest_model(
     started = time.perf_counter()
     name = collection_name(embedder.alias, prefix)
     segment_rows = store.capabilities.segment_rows
+    index = store.capabilities.check_index(index)
+
+    def spec_for(rows: int, lists: int | None = nlist) -> IndexSpec:
+        return index_spec(index, rows, embedder.dimension, segment_rows, lists)
+
+    planned = spec_for(total_hint or 1)  # refuses --nlist on a type without lists before any work
     result = ModelIngest(embedder.alias, name, embedder.dimension, embedder.fingerprint, load_s=embedder.load_seconds)
-    meta = _open_collection(store, name, embedder, reader, corpus_sha, nlist, prefix, recreate)
+    meta = _open_collection(store, name, embedder, reader, corpus_sha, planned, prefix, recreate)
     finished = False
     existed = False
     if meta is not None:
@@ -261,7 +270,7 @@ def ingest_model(
             store.ensure_loaded(name)
         elif rows:
             # A server can only look up ids in a loaded, hence indexed, collection.
-            store.build_index(name, IndexSpec(nlist=default_nlist(rows, segment_rows)))
+            store.build_index(name, spec_for(rows))
         existed = rows > 0
         if finished:
             result.rows_present = rows
@@ -276,8 +285,9 @@ def ingest_model(
 
     index_started = time.perf_counter()
     estimate = result.rows_present if finished else store.row_count(name)
-    result.nlist = _index_settings(store, nlist, estimate, result)
-    store.build_index(name, IndexSpec(nlist=result.nlist))
+    spec = spec_for(estimate, _fitting_nlist(nlist, estimate, result))
+    result.nlist, result.index = spec.nlist or 0, spec.describe()
+    store.build_index(name, spec)
     result.rows_total = estimate if finished else store.row_count(name)
     if total_hint is not None and result.rows_total > total_hint:
         # More rows than records: an id stored twice (by an older harness, or two ingests
@@ -285,10 +295,8 @@ def ingest_model(
         result.duplicates_removed = store.remove_duplicates(name)
         result.rows_total = store.row_count(name)
         result.notes.append(f"{name}: removed {result.duplicates_removed} duplicate rows (an id stored twice)")
-    if not (finished and meta is not None and meta.index.nlist == result.nlist):
-        store.set_meta(
-            name, _collection_meta(embedder, reader.path, corpus_sha, result.nlist, True, result.rows_total, prefix)
-        )
+    if not (finished and meta is not None and meta.index == spec):
+        store.set_meta(name, _collection_meta(embedder, reader.path, corpus_sha, spec, True, result.rows_total, prefix))
     result.index_s = time.perf_counter() - index_started
     result.total_s = time.perf_counter() - started
     return result
@@ -302,6 +310,7 @@ def ingest(
     *,
     prefix: str = "",
     nlist: int | None = None,
+    index: str = DEFAULT_INDEX,
     batch_size: int = 64,
     chunk_size: int = 2048,
     device: str = "auto",
@@ -319,6 +328,7 @@ def ingest(
         raise HarnessError("no model given")
     if nlist is not None and nlist < 1:
         raise HarnessError("--nlist must be at least 1")
+    index_spec(index, 1, 1, nlist=nlist)  # an unknown type, or --nlist on one without lists: one line now
     for value, option in ((batch_size, "--batch-size"), (chunk_size, "--chunk-size")):
         if value < 1:
             raise HarnessError(f"{option} must be at least 1")
@@ -346,6 +356,7 @@ def ingest(
         groups=len(stats.groups),
     )
     try:
+        store.capabilities.check_index(index)  # before any model loads
         for ref in refs:
             embedder = with_cache(
                 load_model(ref, device=device, trust_remote_code=trust_remote_code, half=half), embedding_cache
@@ -359,6 +370,7 @@ def ingest(
                         corpus_sha,
                         prefix=prefix,
                         nlist=nlist,
+                        index=index,
                         batch_size=batch_size,
                         chunk_size=chunk_size,
                         recreate=recreate,

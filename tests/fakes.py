@@ -73,7 +73,7 @@ class FakeEmbedder:
 
 
 class MemoryStore:
-    """An in-memory VectorStore: exact L2 search (nprobe is ignored), no index to build.
+    """An in-memory VectorStore: exact L2 search (nprobe and ef are ignored), no index to build.
 
     Like Milvus, an insert of an id already present adds a second row: duplicates are
     possible, so a test of "no duplicate ids" can fail."""
@@ -163,17 +163,15 @@ class MemoryStore:
     def dimension(self, name: str) -> int | None:
         return self._get(name)["dimension"]
 
-    def index_settings(self, name: str) -> tuple[str | None, str | None, int | None]:
-        index = self._get(name)["index"]
-        return (index.type, index.metric, index.nlist) if index else (None, None, None)
+    def index_spec(self, name: str) -> IndexSpec | None:
+        return self._get(name)["index"]
 
     def has_index(self, name: str) -> bool:
         return self._get(name)["index"] is not None
 
     def describe(self, name: str) -> CollectionInfo:
-        index_type, metric, nlist = self.index_settings(name)
         return CollectionInfo(
-            name, self.row_count(name), self.dimension(name), index_type, metric, nlist, self._get(name)["meta"]
+            name, self.row_count(name), self.dimension(name), self.index_spec(name), self._get(name)["meta"]
         )
 
     def ids(self, name: str) -> list[int]:
@@ -214,7 +212,9 @@ class MemoryStore:
         vectors = np.stack([row[3] for row in rows]) if rows else np.zeros((0, self.dimension(name) or 0))
         return ids, vectors, [row[1:3] for row in rows]
 
-    def search(self, name: str, vectors: np.ndarray, top_k: int, nprobe: int | None = None) -> list[list[Hit]]:
+    def search(
+        self, name: str, vectors: np.ndarray, top_k: int, nprobe: int | None = None, ef: int | None = None
+    ) -> list[list[Hit]]:
         ids, matrix, rows = self._matrix(name)
         out = []
         for query in np.asarray(vectors, dtype=np.float32):

@@ -82,15 +82,28 @@ def main(corpus: str, model: str) -> None:
             cache=False,
         )
         name = report.models[0].collection
+        hnsw = harness.ingest(corpus, [model], uri=uri, prefix="hnsw", index="HNSW", cache=False)
+        hnsw_name = hnsw.models[0].collection
+        hnsw_result = harness.query(
+            probes_from_texts(["sweet little lamb"]), [hnsw_name], uri=uri, top_k=5, ef=16, repeats=1, cache=False
+        )
         with Store(uri) as store:
             info = store.describe(name)
+            hnsw_info = store.describe(hnsw_name)
+            hnsw_meta = store.collection_meta(hnsw_name)
         figures.update(
             rows=info.rows,
             records=report.records,
             added_again=again.models[0].rows_added,
             nlist=info.nlist,
             index_type=info.index_type,
-            hits=len(result.hits),
+            hits=int((~result.hits["collection"].str.startswith("baseline:")).sum()),
+            baselines=sorted(c for c in set(result.hits["collection"]) if c.startswith("baseline:")),
+            hnsw_index=hnsw_info.index.to_dict(),
+            hnsw_meta_index=hnsw_meta.index.to_dict(),
+            hnsw_hits=int((hnsw_result.hits["collection"] == hnsw_name).sum()),
+            hnsw_setting=hnsw_result.manifest["search"]["per_collection"][hnsw_name],
+            hnsw_exact_overlap=float(hnsw_result.overlap["overlap_at_k_exact"].mean()),
             latency=result.latency.to_dict(orient="records"),
             backend=result.manifest["backend"],
         )

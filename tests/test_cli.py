@@ -54,7 +54,11 @@ def test_ingest_query_and_output_files(run_cli, tiny_models, small_corpus, tmp_p
     assert "Milvus Lite latency does not represent a Milvus server" in result.out
     hits = pd.read_csv(out / "hits.csv")
     assert list(hits.columns) == ["probe_id", "probe", "collection", "rank", "id", "text", "group", "distance"]
-    assert len(hits) == 2 * 2 * 5
+    per = hits.groupby("collection").size()
+    # the baselines are searched beside the collections; bm25 returns only lines sharing a word
+    assert set(per.index) == {"harness_tiny_a", "harness_tiny_b", "baseline:bm25", "baseline:hashing"}
+    assert per["harness_tiny_a"] == per["harness_tiny_b"] == per["baseline:hashing"] == 2 * 5
+    assert 0 < per["baseline:bm25"] <= 2 * 5
     overlap = pd.read_csv(out / "overlap.csv")
     assert list(overlap.columns) == [
         "probe_id",
@@ -66,10 +70,20 @@ def test_ingest_query_and_output_files(run_cli, tiny_models, small_corpus, tmp_p
         "jaccard",
         "rbo",
         "kendall_tau",
+        "overlap_at_k_exact",
+        "jaccard_exact",
+        "rbo_exact",
+        "kendall_tau_exact",
     ]
-    assert len(overlap) == 2
+    assert len(overlap) == 6 * 2  # every two of four retrievers, two probes
+    models = overlap[(overlap["collection_a"] == "harness_tiny_a") & (overlap["collection_b"] == "harness_tiny_b")]
     # two different random models do not return the same neighbours
-    assert overlap["overlap_at_k"].mean() < 1.0
+    assert models["overlap_at_k"].mean() < 1.0
+    agreement = pd.read_csv(out / "agreement.csv")
+    row = agreement[(agreement["collection_b"] == "harness_tiny_b") & (agreement["metric"] == "overlap_at_k")].iloc[0]
+    assert row["value"] == pytest.approx(models["overlap_at_k"].mean())
+    assert row["exact"] == pytest.approx(models["overlap_at_k_exact"].mean())
+    assert "is the index's" in result.out
     latency = pd.read_csv(out / "latency.csv")
     assert set(latency["n"]) == {2 * 2}
     assert (latency["p50_ms"] > 0).all() and (latency["embed_ms_per_probe"] > 0).all()
@@ -128,8 +142,9 @@ def test_same_model_twice_agrees_fully_and_reingest_adds_nothing(run_cli, tiny_m
     )
     assert result.code == 0, result
     overlap = pd.read_csv(out / "overlap.csv")
-    assert (overlap["overlap_at_k"] == 1.0).all()
-    assert (overlap["rbo"].round(9) == 1.0).all()
+    same = overlap[~overlap["collection_b"].str.startswith("baseline:")]
+    assert len(same) == 2 and (same["overlap_at_k"] == 1.0).all() and (same["overlap_at_k_exact"] == 1.0).all()
+    assert (same["rbo"].round(9) == 1.0).all()
 
 
 def test_reingest_reports_rows_already_present(tiny_models, small_corpus, tmp_path):

@@ -22,7 +22,7 @@ def _write(tmp_path, text):
     "text, message",
     [
         ("[serach]\ntop_k = 5\n", "unknown section [serach]"),
-        ("[search]\ntopk = 5\n", "unknown key 'topk' in [search] (known: top_k, nprobe, repeats)"),
+        ("[search]\ntopk = 5\n", "unknown key 'topk' in [search] (known: top_k, nprobe, ef, repeats)"),
         (
             '[models]\nnames = "all-MiniLM-L6-v2"\n',
             "[models] names = 'all-MiniLM-L6-v2': expected a list of model names",
@@ -46,7 +46,7 @@ def test_cli_reports_a_bad_key_as_one_line(run_cli, tmp_path):
     assert result.code == 1 and "Traceback" not in result.err
     assert result.err.strip().splitlines() == [
         f"error: experiment file {tmp_path / 'work' / 'harness.toml'}: "
-        "unknown key 'topk' in [search] (known: top_k, nprobe, repeats)"
+        "unknown key 'topk' in [search] (known: top_k, nprobe, ef, repeats)"
     ]
 
 
@@ -90,7 +90,21 @@ def test_search_settings_come_from_the_file_unless_given(run_cli, tiny_models, s
     _write(tmp_path / "work", f'[milvus]\nuri = "{db}"\n[search]\ntop_k = 3\nrepeats = 0\n[output]\ndir = "out"\n')
     assert run_cli("query", "--probe", "sweet little lamb").code == 0
     out = tmp_path / "work" / "out"
-    assert len(pd.read_csv(out / "hits.csv")) == 3
+
+    def own_hits():
+        hits = pd.read_csv(out / "hits.csv")
+        return hits[hits["collection"] == "harness_tiny_a"]
+
+    assert len(own_hits()) == 3
     assert json.loads((out / "manifest.json").read_text())["search"]["repeats"] == 0
     assert run_cli("query", "--probe", "sweet little lamb", "--top-k", "2").code == 0
-    assert len(pd.read_csv(out / "hits.csv")) == 2
+    assert len(own_hits()) == 2
+
+
+def test_index_type_and_ef_come_from_the_file(tmp_path):
+    path = _write(tmp_path, '[index]\ntype = "hnsw"\n[search]\nef = 32\n')
+    experiment = load_experiment(path)
+    assert experiment.defaults_for("ingest") == {"index": "HNSW"}
+    assert experiment.defaults_for("query")["ef"] == 32 and experiment.defaults_for("evaluate")["ef"] == 32
+    with pytest.raises(HarnessError, match=r"\[index\] type = 'ANNOY': expected one of FLAT, IVF_FLAT"):
+        load_experiment(_write(tmp_path, '[index]\ntype = "ANNOY"\n'))

@@ -66,7 +66,10 @@ def test_nprobe_sweep_and_thresholds():
     assert index.nprobe_sweep(10) == [1, 2, 4, 8, 10]
     assert index.nprobe_sweep(8) == [1, 2, 4, 8]
     assert index.nprobe_sweep(1) == [1]
-    frame = pd.DataFrame({"nprobe": [1, 2, 4, 8], "recall_at_k": [0.5, 0.96, 0.99, 1.0]})
+    # the row of the server's default setting has no value and never counts as the smallest
+    frame = pd.DataFrame({"value": [None, 1, 2, 4, 8], "recall_at_k": [1.0, 0.5, 0.96, 0.99, 1.0]})
     assert index.first_reaching(frame, 0.95) == 2
     assert index.first_reaching(frame, 0.99) == 4
-    assert index.first_reaching(frame.head(2), 0.99) is None
+    assert index.first_reaching(frame.head(3), 0.99) is None
+    assert index.ef_sweep(10) == [10, 20, 40, 80, 160, 320, 512]
+    assert index.ef_sweep(600) == [600]

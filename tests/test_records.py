@@ -8,7 +8,7 @@ import json
 import pytest
 
 from harness.errors import HarnessError
-from harness.records import CollectionMeta, IndexSpec, SearchParams
+from harness.records import SCHEMA_VERSION, CollectionMeta, IndexSpec, SearchParams
 
 # Exactly what harness 0.1.0 wrote before the schema had a version.
 V0 = {
@@ -33,10 +33,51 @@ def test_version_0_metadata_reads_into_the_typed_contract():
     meta = CollectionMeta.from_json(json.dumps(V0))
     assert meta.model.fingerprint == "0123456789abcdef" and meta.model.dimension == 16
     assert meta.corpus.records == 72 and meta.index == IndexSpec("IVF_FLAT", "L2", 3)
-    assert meta.complete is True and meta.prefix is None and meta.schema_version == 1
+    assert meta.complete is True and meta.prefix is None and meta.schema_version == SCHEMA_VERSION
+    assert meta.index.search_param == "nprobe" and meta.index.params == {}
     again = CollectionMeta.from_json(meta.to_json())
     assert again == meta
     assert json.loads(meta.to_json())["model"] == V0["model"]
+
+
+# Exactly what harness wrote with schema version 1: prefix added, the index still IVF_FLAT only.
+V1 = {
+    **V0,
+    "schema_version": 1,
+    "prefix": "exp",
+    "index": {"type": "IVF_FLAT", "metric": "L2", "nlist": 22},
+}
+
+
+def test_version_1_metadata_reads_with_the_index_parameters_of_version_2():
+    meta = CollectionMeta.from_json(json.dumps(V1))
+    assert meta.prefix == "exp" and meta.schema_version == SCHEMA_VERSION == 2
+    assert meta.index == IndexSpec("IVF_FLAT", "L2", 22) and meta.index.search_param == "nprobe"
+    written = json.loads(meta.to_json())
+    assert written["index"] == {"type": "IVF_FLAT", "metric": "L2", "nlist": 22, "params": {}, "search_param": "nprobe"}
+    assert CollectionMeta.from_json(meta.to_json()) == meta
+
+
+def test_version_2_records_an_hnsw_index_and_its_search_parameter():
+    spec = IndexSpec("HNSW", "L2", None, {"M": 16, "efConstruction": 200})
+    meta = CollectionMeta.from_json(json.dumps({**V1, "schema_version": 2, "index": spec.to_dict()}))
+    assert meta.index == spec and meta.index.search_param == "ef"
+    assert spec.index_params() == {"M": 16, "efConstruction": 200, "params": {"M": 16, "efConstruction": 200}}
+    assert spec.describe() == "HNSW M=16 efConstruction=200"
+    # a server echoes build parameters back as strings
+    assert IndexSpec.from_dict({"type": "HNSW", "params": {"M": "16", "efConstruction": "200"}}) == spec
+    assert IndexSpec("FLAT").search_param is None and IndexSpec("FLAT").index_params() == {}
+
+
+def test_search_parameters_for_each_index_type():
+    params = SearchParams(10, nprobe=8, ef=64)
+    assert params.for_index(IndexSpec("HNSW")).search_params()["params"] == {"ef": 64}
+    assert params.for_index(IndexSpec("IVF_SQ8", nlist=4)).search_params()["params"] == {"nprobe": 8}
+    assert params.for_index(IndexSpec("FLAT")).search_params()["params"] == {}
+    assert SearchParams(10).setting(IndexSpec("HNSW")) == "ef=default"
+    assert params.setting(IndexSpec("FLAT")) == "exhaustive"
+    with pytest.raises(HarnessError, match=r"--ef must be at least --top-k \(10\)"):
+        SearchParams(10, ef=5)
 
 
 def test_unreadable_or_newer_metadata():
@@ -65,6 +106,7 @@ def test_a_collection_written_with_version_0_metadata_keeps_working(run_cli, tin
     with Store(db) as store:
         meta = store.collection_meta("harness_tiny_a")
         old = {k: v for k, v in meta.to_dict().items() if k not in ("schema_version", "prefix")}
+        old["index"] = {k: old["index"][k] for k in ("type", "metric", "nlist")}
         store.client.alter_collection_properties("harness_tiny_a", properties={META_KEY: json.dumps(old)})
         assert "schema_version" not in store.client.describe_collection("harness_tiny_a")["properties"][META_KEY]
     listing = run_cli("collections", "--uri", db)

@@ -236,6 +236,8 @@ def test_a_collection_named_twice_is_compared_once(run_cli, tiny_models, small_c
         "sweet lamb",
         "--repeats",
         "0",
+        "--baselines",
+        "none",
         "-o",
         out,
     )

@@ -23,6 +23,15 @@ def test_registry_has_every_table_of_the_study():
         "fidelity",
         "fidelity_summary",
         "alignment",
+        "retrieval_items",
+        "coherence_items",
+        "agreement",
+        "agreement_items",
+        "score_distribution",
+        "threshold_map",
+        "paired",
+        "standings",
+        "unanswered",
     }
 
 
@@ -78,20 +87,23 @@ def test_evaluate_and_report_end_to_end(run_cli, tiny_models, small_corpus, stud
         query_dir,
     )
     assert result.code == 0, result
-    assert "Contrast" in result.out and "IVF_FLAT recall" in result.out
+    assert "Contrast" in result.out and "Index recall" in result.out and "Paired comparisons" in result.out
 
     for name in TABLES:
+        if name == "unanswered" and not (out / "unanswered.csv").read_text().strip():
+            continue  # every probe answered: an empty table has no Parquet file
         for suffix in ("csv", "json", "parquet"):
             assert (out / f"{name}.{suffix}").is_file(), f"{name}.{suffix}"
     collections = ["harness_tiny_a", "harness_tiny_b"]
     cost = pd.read_csv(out / "cost.csv")
-    assert cost["collection"].tolist() == collections
+    assert cost["collection"].tolist() == [*collections, "baseline:hashing"]
+    cost = cost[cost["collection"].isin(collections)]
     assert (cost["dimension"] == 16).all() and (cost["sentences_per_s"] > 0).all() and (cost["size_mb"] > 0).all()
     assert (cost["parameters"] > 0).all() and (cost["load_s"] > 0).all() and cost["peak_memory_mb"].notna().all()
     contrast = pd.read_csv(out / "contrast.csv")
     pairs = pd.read_csv(out / "pair_scores.csv")
     labelled = pairs[pairs["source"] == "pairs"]
-    for name in collections:
+    for name in [*collections, "baseline:hashing"]:
         row = contrast.set_index("collection").loc[name]
         expected = labelled.loc[labelled["gold"] == 1, name].mean() - labelled.loc[labelled["gold"] == 0, name].mean()
         assert row["contrast"] == pytest.approx(expected)
@@ -99,19 +111,31 @@ def test_evaluate_and_report_end_to_end(run_cli, tiny_models, small_corpus, stud
     graded = pd.read_csv(out / "graded.csv")
     assert graded["spearman"].between(-100, 100).all() and (graded["n"] > 10).all()
     retrieval = pd.read_csv(out / "retrieval.csv")
-    assert retrieval["probes"].tolist() == [2, 2]
-    assert retrieval[["recall_at_k", "ndcg_at_10", "mrr"]].apply(lambda c: c.between(0, 1)).all().all()
+    assert set(retrieval["collection"]) == {*collections, "baseline:bm25", "baseline:hashing"}
+    assert (retrieval["items"] == 2).all() and set(retrieval["metric"]) == {"recall_at_k", "ndcg_at_10", "mrr"}
+    assert retrieval[["value", "exact"]].apply(lambda c: c.between(0, 1)).all().all()
+    assert (retrieval["value_ci_low"] <= retrieval["value"]).all() and (
+        retrieval["value"] <= retrieval["value_ci_high"]
+    ).all()
+    items = pd.read_csv(out / "retrieval_items.csv")
+    for row in retrieval.itertuples(index=False):
+        mine = items[(items["collection"] == row.collection) & (items["search"] == "index")]
+        assert row.value == pytest.approx(mine[row.metric].mean())
+    paired = pd.read_csv(out / "paired.csv")
+    assert set(paired["result"]) <= {"win", "tie", "loss"} and len(paired) > 0
     coherence = pd.read_csv(out / "coherence.csv")
     assert (coherence["groups"] == 6).all() and coherence["coherence"].between(0, 1).all()
     affinity = pd.read_csv(out / "affinity.csv")
     sums = affinity.groupby(["collection", "query_group"])["share"].sum()
     assert sums.values == pytest.approx(1.0)
     fidelity = pd.read_csv(out / "fidelity.csv")
-    assert set(fidelity["nprobe"]) == {1, 2}
+    # no --nprobe: the server's default is measured too, as the row without a value
+    assert set(fidelity["value"].dropna()) == {1, 2} and fidelity["value"].isna().sum() == 2
+    assert set(fidelity["param"]) == {"nprobe"} and (fidelity["latency_p50_ms"] > 0).all()
     # searching every list is exact search
-    assert fidelity.loc[fidelity["nprobe"] == 2, "recall_at_k"].tolist() == pytest.approx([1.0, 1.0])
+    assert fidelity.loc[fidelity["value"] == 2, "recall_at_k"].tolist() == pytest.approx([1.0, 1.0])
     summary = pd.read_csv(out / "fidelity_summary.csv")
-    assert summary["nprobe_for_0_99"].le(2).all()
+    assert summary["value_for_0_99"].le(2).all() and (summary["search"] == "nprobe=default").all()
     alignment = pd.read_csv(out / "alignment.csv")
     records = len({line for line in small_corpus.read_text().splitlines() if line and not line.startswith("#")})
     assert len(alignment) == 1 and alignment["rows"].iloc[0] == records
@@ -119,8 +143,17 @@ def test_evaluate_and_report_end_to_end(run_cli, tiny_models, small_corpus, stud
 
     study = json.loads((out / "study.json").read_text())
     plots = study["plots"]
-    assert {"similarity", "efficiency", "contrast_vs_time", "overlap", "latency", "ivf_recall"} <= set(plots)
-    assert sum(name.startswith("affinity:") for name in plots) == 2
+    assert {
+        "similarity",
+        "efficiency",
+        "contrast_vs_time",
+        "overlap",
+        "latency",
+        "ivf_recall",
+        "recall_latency",
+        "retrieval",
+    } <= set(plots)
+    assert sum(name.startswith("affinity:") for name in plots) == 4  # the two baselines too
     for path in plots.values():
         assert (out / path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = html.read_text()
@@ -165,11 +198,14 @@ def test_html_from_python_api(tmp_path):
     study.fidelity = pd.DataFrame(
         {
             "collection": ["c", "c"],
+            "index": ["IVF_FLAT", "IVF_FLAT"],
             "nlist": [4, 4],
-            "nprobe": [1, 4],
+            "param": ["nprobe", "nprobe"],
+            "value": [1, 4],
             "k": [5, 5],
             "queries": [10, 10],
             "recall_at_k": [0.8, 1.0],
+            "latency_p50_ms": [1.0, 2.0],
         }
     )
     study.cost = pd.DataFrame(
@@ -177,5 +213,56 @@ def test_html_from_python_api(tmp_path):
     )
     written = write_study(study, tmp_path / "s", html=tmp_path / "s.html")
     assert (tmp_path / "s" / "plots" / "ivf_recall.png").is_file()
-    assert (tmp_path / "s.html").read_text().count("data:image/png") == 2
+    assert (tmp_path / "s" / "plots" / "recall_latency.png").is_file()
+    assert (tmp_path / "s.html").read_text().count("data:image/png") == 3
     assert all(p.exists() for p in written)
+
+
+def test_hnsw_ingests_queries_and_is_evaluated_over_ef(run_cli, tiny_models, small_corpus, study_inputs, tmp_path):
+    probes, qrels = study_inputs
+    db = str(tmp_path / "hnsw.db")
+    result = run_cli(
+        "ingest", "--corpus", small_corpus, "--uri", db, "--model", tiny_models["tiny-a"], "--index", "hnsw"
+    )
+    assert result.code == 0, result
+    assert "HNSW M=16 efConstruction=200" in result.out
+    listing = run_cli("collections", "--uri", db)
+    assert "HNSW" in listing.out and "M=16 efConstruction=200" in listing.out
+    out = tmp_path / "q"
+    result = run_cli("query", "--uri", db, "--probes", probes, "--ef", "16", "--top-k", "5", "--output", out)
+    assert result.code == 0, result
+    assert json.loads((out / "manifest.json").read_text())["search"]["per_collection"]["harness_tiny_a"] == "ef=16"
+    study = tmp_path / "study"
+    result = run_cli(
+        "evaluate",
+        "--uri",
+        db,
+        "--probes",
+        probes,
+        "--qrels",
+        qrels,
+        "--top-k",
+        "5",
+        "--ef",
+        "16",
+        "--ef-sweep",
+        "8",
+        "--ef-sweep",
+        "32",
+        "--repeats",
+        "1",
+        "--cost-sample",
+        "20",
+        "--output",
+        study,
+    )
+    assert result.code == 0, result
+    fidelity = pd.read_csv(study / "fidelity.csv")
+    assert fidelity["param"].tolist() == ["ef"] * 3 and fidelity["value"].tolist() == [8, 16, 32]
+    assert pd.read_csv(study / "retrieval.csv").query("collection == 'harness_tiny_a'")["search"].eq("ef=16").all()
+    refused = run_cli(
+        "ingest", "--corpus", small_corpus, "--uri", db, "--model", tiny_models["tiny-a"], "--index", "IVF_PQ"
+    )
+    assert refused.code == 1 and refused.err.strip() == (
+        "error: index type IVF_PQ is not available on milvus-lite (available: FLAT, IVF_FLAT, IVF_SQ8, HNSW, HNSW_SQ)"
+    )

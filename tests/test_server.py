@@ -58,7 +58,9 @@ def test_ingest_and_query_over_grpc_without_leaking_the_token(
     )
     assert result.code == 0, result
     hits = pd.read_csv(out / "hits.csv")
-    assert set(hits["collection"]) == {"harness_tiny_a", "harness_tiny_b"} and len(hits) == 8
+    collections = hits[~hits["collection"].str.startswith("baseline:")]
+    assert set(collections["collection"]) == {"harness_tiny_a", "harness_tiny_b"} and len(collections) == 8
+    assert {"baseline:bm25", "baseline:hashing"} <= set(hits["collection"])
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["backend"] == "milvus-server" and manifest["uri"] == lite_server
     everything = result.out + result.err + again.out + "".join(p.read_text() for p in out.iterdir())
@@ -83,7 +85,39 @@ def test_align_and_query_with_the_map_over_grpc(run_cli, lite_server, tiny_model
     )  # fmt: skip
     assert result.code == 0, result
     aligned = pd.read_csv(out / "hits.csv").query("method == 'ridge'").sort_values("rank")["id"].tolist()[:4]
-    assert pd.read_csv(tmp_path / "q" / "hits.csv").sort_values("rank")["id"].tolist() == aligned
+    queried = pd.read_csv(tmp_path / "q" / "hits.csv").query("collection == 'harness_tiny_a'")
+    assert queried.sort_values("rank")["id"].tolist() == aligned
+
+
+@pytest.mark.parametrize("kind", ["HNSW", "IVF_SQ8", "FLAT"])
+def test_index_types_over_grpc_ingest_query_and_evaluate(
+    run_cli, lite_server, tiny_models, small_corpus, tmp_path, kind
+):
+    model = str(tiny_models["tiny-a"])
+    result = run_cli("ingest", "--corpus", small_corpus, "--model", model, "--uri", lite_server, "--index", kind)
+    assert result.code == 0, result
+    from harness.store import Store
+
+    with Store(lite_server) as store:
+        index = store.describe("harness_tiny_a").index
+        assert index.type == kind and store.collection_meta("harness_tiny_a").index == index
+    again = run_cli("ingest", "--corpus", small_corpus, "--model", model, "--uri", lite_server, "--index", kind)
+    assert again.code == 0, again  # the same index is recognised, not rebuilt
+    out = tmp_path / "q"
+    query = ["query", "--uri", lite_server, "--probe", "sweet little lamb", "--top-k", "4", "--repeats", "1"]
+    result = run_cli(*query, "--ef", "8", "--nprobe", "2", "--output", out)
+    assert result.code == 0, result
+    setting = json.loads((out / "manifest.json").read_text())["search"]["per_collection"]["harness_tiny_a"]
+    assert setting == {"HNSW": "ef=8", "IVF_SQ8": "nprobe=2", "FLAT": "exhaustive"}[kind]
+    study = tmp_path / "s"
+    result = run_cli(
+        "evaluate", "--uri", lite_server, "--top-k", "4", "--repeats", "1", "--cost-sample", "10", "--output", study
+    )
+    assert result.code == 0, result
+    fidelity = pd.read_csv(study / "fidelity.csv")
+    assert fidelity["recall_at_k"].between(0, 1).all()
+    # a FLAT index has no search parameter: its one row's param is empty (NaN once read back)
+    assert set(fidelity["param"].dropna()) == {"HNSW": {"ef"}, "IVF_SQ8": {"nprobe"}, "FLAT": set()}[kind]
 
 
 def test_credentials_in_the_uri_are_never_shown(run_cli, tmp_path):
@@ -153,8 +187,16 @@ def test_real_milvus_server_in_a_private_network_namespace(tiny_models, small_co
     assert figures["rows"] == figures["records"] > 0
     assert figures["added_again"] == 0
     assert (figures["index_type"], figures["nlist"]) == ("IVF_FLAT", 4)
-    assert figures["hits"] == 2 * 5
+    assert figures["hits"] == 2 * 5 and figures["baselines"] == ["baseline:bm25", "baseline:hashing"]
     assert figures["backend"] == "milvus-server"
+    # an HNSW collection on a real server: its build parameters round-trip, ef reaches the search
+    assert figures["hnsw_index"] == figures["hnsw_meta_index"]
+    assert figures["hnsw_index"]["type"] == "HNSW" and figures["hnsw_index"]["params"] == {
+        "M": 16,
+        "efConstruction": 200,
+    }
+    assert figures["hnsw_hits"] == 5 and figures["hnsw_setting"] == "ef=16"
+    assert 0 <= figures["hnsw_exact_overlap"] <= 1
     latency = figures["latency"][0]
     assert latency["server_n"] == 2 * 3
     assert latency["server_mean_ms"] >= 0

@@ -17,7 +17,7 @@ LAYERS = [
     {"harness", "harness.records"},
     {"harness.inputs", "harness.files", "harness.manifest", "harness.metrics", "harness.maps", "harness.synthetic"},
     {"harness.config", "harness.models", "harness.store"},
-    {"harness.cache"},
+    {"harness.cache", "harness.baselines"},
     {"harness.ingestion", "harness.querying", "harness.study", "harness.aligning"},
     {"harness.output"},
     {"harness.cli"},

@@ -81,6 +81,16 @@ TopKOpt = Annotated[
 NprobeOpt = Annotated[
     Optional[int], typer.Option("--nprobe", help="IVF lists searched per query (default: the server's).")
 ]
+EfOpt = Annotated[
+    Optional[int],
+    typer.Option("--ef", help="HNSW search breadth ef, at least --top-k (default: the server's; Lite: 64)."),
+]
+BaselinesOpt = Annotated[
+    str,
+    typer.Option(
+        "--baselines", help="Baselines searched beside the models: bm25, hashing, both comma-separated, or none."
+    ),
+]
 ProbesOpt = Annotated[
     Optional[Path], typer.Option("--probes", help="Probe file: .txt (one a line) or .csv/.jsonl with id,text.")
 ]

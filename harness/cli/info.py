@@ -10,7 +10,7 @@ from harness.cli.common import ConfigOpt, TokenOpt, UriOpt, console
 
 
 def collections(uri: UriOpt = None, token: TokenOpt = None, config: ConfigOpt = None):
-    """List the harness's collections: model, dimension, rows, index, nlist."""
+    """List the harness's collections: model, dimension, rows, index and its build parameters."""
     import pandas as pd
 
     from harness.output.terminal import frame_table
@@ -31,7 +31,8 @@ def collections(uri: UriOpt = None, token: TokenOpt = None, config: ConfigOpt = 
                     "rows": info.rows,
                     "index": info.index_type or "none",
                     "metric": info.metric or "",
-                    "nlist": info.nlist,
+                    "nlist": "" if info.nlist is None else str(info.nlist),  # none for non-IVF types
+                    "params": " ".join(f"{k}={v}" for k, v in sorted(info.index.params.items())) if info.index else "",
                     "complete": "yes" if meta and meta.complete else "no",
                 }
             )

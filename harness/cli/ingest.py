@@ -23,7 +23,7 @@ INGEST_COLUMNS = [
     "insert_s",
     "index_s",
     "total_s",
-    "nlist",
+    "index",
 ]
 
 
@@ -42,6 +42,13 @@ def ingest(
         Optional[int],
         typer.Option("--nlist", help="IVF_FLAT lists (default: 4*sqrt(rows), at most rows/39, per segment on Lite)."),
     ] = None,
+    index: Annotated[
+        str,
+        typer.Option(
+            "--index",
+            help="Vector index type: FLAT, IVF_FLAT, IVF_SQ8, HNSW, HNSW_SQ (Milvus Lite); a server also IVF_PQ.",
+        ),
+    ] = "IVF_FLAT",
     batch_size: BatchSizeOpt = 64,
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="Rows read, encoded and inserted per step.")] = 2048,
     device: DeviceOpt = "auto",
@@ -73,6 +80,7 @@ def ingest(
             token,
             prefix=prefix,
             nlist=nlist,
+            index=index,
             batch_size=batch_size,
             chunk_size=chunk_size,
             device=device,

@@ -8,9 +8,11 @@ from typing import Annotated, Optional
 import typer
 
 from harness.cli.common import (
+    BaselinesOpt,
     CollectionsOpt,
     ConfigOpt,
     DeviceOpt,
+    EfOpt,
     ExternalOpt,
     NoCacheOpt,
     NprobeOpt,
@@ -39,6 +41,14 @@ def query(
     ] = None,
     top_k: TopKOpt = 10,
     nprobe: NprobeOpt = None,
+    ef: EfOpt = None,
+    baselines: BaselinesOpt = "bm25,hashing",
+    exact: Annotated[
+        bool,
+        typer.Option(
+            "--exact/--no-exact", help="Also compute agreement from exact search over each collection's stored vectors."
+        ),
+    ] = True,
     repeats: Annotated[
         int, typer.Option("--repeats", help="Timed searches per probe after a warm-up (0: no timing).")
     ] = 3,
@@ -80,19 +90,25 @@ def query(
             probe_model=probe_model,
             top_k=top_k,
             nprobe=nprobe,
+            ef=ef,
             repeats=repeats,
             device=device,
             cache=not no_cache,
             metrics_url=metrics_url,
             map_file=map_file,
             external=external or (),
+            baselines=baselines,
+            exact=exact,
             progress=progress,
         )
     if show:
         print_side_by_side(out, result.hits, top=show)
     summary = result.agreement_summary()
     if not summary.empty:
-        out.print(frame_table(summary, title=f"Agreement of top-{top_k} results (mean over probes)"))
+        title = f"Agreement of top-{top_k} results (mean over probes, 95% CI; index_loss = exact - value)"
+        out.print(frame_table(summary, title=title))
+    for line in result.index_attribution():
+        out.print(line)
     if not result.alignment.empty:
         out.print(frame_table(result.alignment, title="Probe model vs each collection's model (same stored lines)"))
     if repeats:

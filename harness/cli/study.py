@@ -8,10 +8,12 @@ from typing import Annotated, Optional
 import typer
 
 from harness.cli.common import (
+    BaselinesOpt,
     BatchSizeOpt,
     CollectionsOpt,
     ConfigOpt,
     DeviceOpt,
+    EfOpt,
     ExternalOpt,
     NprobeOpt,
     OutputOpt,
@@ -56,6 +58,14 @@ def evaluate(
             "--nprobe-sweep", help="nprobe values for the fidelity sweep (default 1,2,4,... up to nlist). Repeatable."
         ),
     ] = None,
+    ef: EfOpt = None,
+    ef_sweep: Annotated[
+        Optional[list[int]],
+        typer.Option(
+            "--ef-sweep", help="HNSW ef values for the fidelity sweep (default k,2k,4k,... to 512). Repeatable."
+        ),
+    ] = None,
+    baselines: BaselinesOpt = "bm25,hashing",
     repeats: Annotated[
         int, typer.Option("--repeats", help="Repeats of model load and corpus encode; times are medians.")
     ] = 3,
@@ -70,6 +80,10 @@ def evaluate(
     ] = 200,
     alignment_sample: Annotated[
         int, typer.Option("--alignment-sample", help="Rows compared for space alignment (0: all).")
+    ] = 1000,
+    similarity_sample: Annotated[
+        int,
+        typer.Option("--similarity-sample", help="Corpus lines whose every pair gives the similarity distribution."),
     ] = 1000,
     batch_size: BatchSizeOpt = 64,
     output: OutputOpt = None,
@@ -110,6 +124,10 @@ def evaluate(
             top_k=top_k,
             nprobe=nprobe,
             nprobe_values=nprobe_sweep or None,
+            ef=ef,
+            ef_values=ef_sweep or None,
+            baselines=baselines,
+            similarity_sample=similarity_sample,
             repeats=repeats,
             device=device,
             batch_size=batch_size,
@@ -124,6 +142,8 @@ def evaluate(
         frame = study.tables[name]
         if table.terminal and not frame.empty:
             out.print(frame_table(frame, title=table.terminal))
+    if not study.retrieval.empty and study.unanswered.empty:
+        out.print("every judged probe has a judged-relevant line in the top k of at least one retriever")
     for row in study.alignment.itertuples(index=False) if not study.alignment.empty else ():
         if row.warning:
             out.print(f"[yellow]note:[/] {row.collection_a} vs {row.collection_b}: {row.warning}")

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from typing import Hashable, Sequence
 
+import numpy as np
+import pandas as pd
+
+from harness.metrics.uncertainty import SEED, index_and_exact
+from harness.records import is_baseline
+
+AGREEMENT = ("overlap_at_k", "jaccard", "rbo", "kendall_tau")
+
 
 def overlap_at_k(a: Sequence[Hashable], b: Sequence[Hashable], k: int | None = None) -> float:
     """|top-k(a) ∩ top-k(b)| / min(k, the longer list's length).
@@ -85,3 +93,33 @@ def agreement(a: Sequence[Hashable], b: Sequence[Hashable], k: int, p: float = 0
         "rbo": rank_biased_overlap(a, b, p),
         "kendall_tau": kendall_tau_common(a, b),
     }
+
+
+def summarise_agreement(overlap: pd.DataFrame, seed: int = SEED) -> pd.DataFrame:
+    """Per pair and figure, from a per-probe table with ``FIGURE`` (index search) and
+    ``FIGURE_exact`` columns: the means over probes with their 95% bootstrap intervals and
+    what the index loses (exact - value)."""
+    if overlap.empty:
+        return pd.DataFrame()
+    rows = []
+    for (a, b), frame in overlap.groupby(["collection_a", "collection_b"], sort=False):
+        for metric in AGREEMENT:
+            exact = frame[f"{metric}_exact"] if f"{metric}_exact" in frame else frame[metric] * np.nan
+            rows.append({"collection_a": a, "collection_b": b, **index_and_exact(metric, frame[metric], exact, seed)})
+    return pd.DataFrame(rows)
+
+
+def index_attribution(summary: pd.DataFrame) -> list[str]:
+    """For each pair with at least one indexed collection: of its disagreement (1 - overlap@k)
+    with the index search, how much is the index's (exact - value) and how much the retrievers'."""
+    if summary.empty:
+        return []
+    lines = []
+    for row in summary[summary["metric"] == "overlap_at_k"].itertuples(index=False):
+        if np.isnan(row.exact) or (is_baseline(row.collection_a) and is_baseline(row.collection_b)):
+            continue
+        lines.append(
+            f"{row.collection_a} vs {row.collection_b}: of the {1 - row.value:.2f} disagreement (1 - overlap@k) "
+            f"with the index search, {row.index_loss:.2f} is the index's and {1 - row.exact:.2f} the retrievers' own"
+        )
+    return lines

@@ -8,9 +8,14 @@ import numpy as np
 import pandas as pd
 
 
+def group_shares(query_groups: Sequence[str], neighbour_groups: Sequence[Sequence[str]]) -> list[float]:
+    """Per query, the share of its neighbours in its own group (NaN for a query with none)."""
+    return [sum(g == q for g in n) / len(n) if len(n) else float("nan") for q, n in zip(query_groups, neighbour_groups)]
+
+
 def group_coherence(query_groups: Sequence[str], neighbour_groups: Sequence[Sequence[str]]) -> float:
     """Mean share of each query's neighbours that are in the query's own group."""
-    shares = [sum(g == q for g in n) / len(n) for q, n in zip(query_groups, neighbour_groups) if len(n)]
+    shares = [s for s in group_shares(query_groups, neighbour_groups) if s == s]
     return float(np.mean(shares)) if shares else float("nan")
 
 

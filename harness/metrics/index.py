@@ -1,8 +1,11 @@
-"""Index fidelity: the nprobe sweep and the smallest nprobe that reaches a recall."""
+"""Index fidelity: the sweep of an index's search parameter and the smallest value that
+reaches a recall."""
 
 from __future__ import annotations
 
 import pandas as pd
+
+EF_TOP = 512
 
 
 def nprobe_sweep(nlist: int | None) -> list[int]:
@@ -16,9 +19,20 @@ def nprobe_sweep(nlist: int | None) -> list[int]:
     return values
 
 
-def first_reaching(fidelity: pd.DataFrame, threshold: float) -> int | None:
-    reached = fidelity[fidelity["recall_at_k"] >= threshold - 1e-12].sort_values("nprobe")
-    return int(reached["nprobe"].iloc[0]) if len(reached) else None
+def ef_sweep(k: int, top: int = EF_TOP) -> list[int]:
+    """HNSW's ef: k (Milvus's least), 2k, 4k, ... up to ``top`` (at least k)."""
+    values, ef = [], max(1, k)
+    while ef < top:
+        values.append(ef)
+        ef *= 2
+    values.append(max(top, k))
+    return values
+
+
+def first_reaching(fidelity: pd.DataFrame, threshold: float, column: str = "value") -> int | None:
+    """The smallest value of the search parameter whose recall reaches the threshold."""
+    reached = fidelity[fidelity["recall_at_k"] >= threshold - 1e-12].dropna(subset=[column]).sort_values(column)
+    return int(reached[column].iloc[0]) if len(reached) else None
 
 
 def recall_against(approx: list[list[int]], exact: list[list[int]], k: int) -> float:

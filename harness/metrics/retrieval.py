@@ -55,8 +55,11 @@ def exact_knn(queries: np.ndarray, vectors: np.ndarray, k: int, chunk: int = 512
     return out
 
 
-def exact_knn_ids(queries: np.ndarray, batches: Iterable[tuple[np.ndarray, np.ndarray]], k: int) -> np.ndarray:
-    """Ids of each query's k nearest rows by L2 over (ids, vectors) batches, nearest first.
+def exact_knn_search(
+    queries: np.ndarray, batches: Iterable[tuple[np.ndarray, np.ndarray]], k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ids and squared L2 distances of each query's k nearest rows over (ids, vectors)
+    batches, nearest first.
 
     The batches are streamed (a collection read a few thousand rows at a time), so the
     whole matrix is never held; ties keep the row that came first, as :func:`exact_knn`.
@@ -74,4 +77,10 @@ def exact_knn_ids(queries: np.ndarray, batches: Iterable[tuple[np.ndarray, np.nd
         order = np.argsort(best_d, axis=1, kind="stable")[:, :keep]
         best_d = np.take_along_axis(best_d, order, axis=1)
         best_i = np.take_along_axis(best_i, order, axis=1)
-    return best_i
+    return best_i, best_d
+
+
+def exact_knn_ids(queries: np.ndarray, batches: Iterable[tuple[np.ndarray, np.ndarray]], k: int) -> np.ndarray:
+    """Ids of each query's k nearest rows by L2 over streamed (ids, vectors) batches (see
+    :func:`exact_knn_search`)."""
+    return exact_knn_search(queries, batches, k)[0]

@@ -3,12 +3,14 @@ implementation. Only ``load_model`` imports torch and sentence-transformers, whe
 
 from harness.models.base import Embedder, Role
 from harness.models.catalog import folder_metadata, folder_size, list_packaged_models
+from harness.models.hashing import HashingEmbedder
 from harness.models.packaged import PACKAGED_MODELS, PackagedModel, SplitArchive, model_cache_dir, packaged_folder
 from harness.models.sentence import SentenceTransformerEmbedder, load_model
 from harness.models.specs import INSTALL_HINT, ModelRef, model_alias, ref_for_record, resolve_model
 
 __all__ = [
     "Embedder",
+    "HashingEmbedder",
     "INSTALL_HINT",
     "ModelRef",
     "PACKAGED_MODELS",

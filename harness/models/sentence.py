@@ -14,7 +14,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from harness.errors import ModelError
-from harness.models.base import Role
+from harness.models.base import Embedder, Role
+from harness.models.hashing import HashingEmbedder
 from harness.models.specs import ModelRef, check_hub, resolve_model
 from harness.records import ModelRecord
 
@@ -130,8 +131,11 @@ def _finite_length(value) -> int | None:
 
 def load_model(
     spec: str | ModelRef, device: str = "auto", trust_remote_code: bool = False, half: bool = False
-) -> SentenceTransformerEmbedder:
+) -> Embedder:
+    """The model a spec names, loaded: the built-in hashing encoder, else sentence-transformers."""
     ref = spec if isinstance(spec, ModelRef) else resolve_model(spec)
+    if ref.builtin:
+        return HashingEmbedder(ref)
     devices = _resolve_devices(device)
     torch_device = devices[0]
     if ref.hub_id:

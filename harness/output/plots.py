@@ -12,6 +12,22 @@ import pandas as pd
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from harness.records import is_baseline  # noqa: E402
+
+BASELINE_COLOR = "grey"
+
+
+def _label(name: str) -> str:
+    """Baselines are marked in every plot: grey, and named as such."""
+    return f"{name} (baseline)" if is_baseline(name) else str(name)
+
+
+def _mark_baseline_ticks(labels) -> None:
+    for label in labels:
+        if is_baseline(label.get_text()):
+            label.set_color(BASELINE_COLOR)
+            label.set_fontstyle("italic")
+
 
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -38,7 +54,7 @@ def similarity_distributions(pair_scores: pd.DataFrame, path: Path) -> Path | No
     for ax, name in zip(axes[0], names):
         ax.hist(pairs.loc[pairs["gold"] == 1, name], bins=bins, alpha=0.6, label="similar")
         ax.hist(pairs.loc[pairs["gold"] == 0, name], bins=bins, alpha=0.6, label="dissimilar")
-        ax.set_title(name, fontsize=9)
+        ax.set_title(_label(name), fontsize=9, color=BASELINE_COLOR if is_baseline(name) else "black")
         ax.set_xlabel("cosine similarity")
     axes[0][0].set_ylabel("pairs")
     axes[0][0].legend(fontsize=8)
@@ -51,9 +67,10 @@ def efficiency(cost: pd.DataFrame, path: Path) -> Path | None:
         return None
     fig, ax = plt.subplots(figsize=(5.5, 4))
     sizes = cost["dimension"].astype(float)
-    ax.scatter(cost["size_mb"], cost["corpus_encode_s"], s=30 + 200 * sizes / max(sizes.max(), 1), alpha=0.6)
+    colors = [BASELINE_COLOR if is_baseline(c) else "C0" for c in cost["collection"]]
+    ax.scatter(cost["size_mb"], cost["corpus_encode_s"], s=30 + 200 * sizes / max(sizes.max(), 1), alpha=0.6, c=colors)
     for row in cost.itertuples(index=False):
-        ax.annotate(f"{row.collection} ({row.dimension}-d)", (row.size_mb, row.corpus_encode_s), fontsize=8)
+        ax.annotate(f"{_label(row.collection)} ({row.dimension}-d)", (row.size_mb, row.corpus_encode_s), fontsize=8)
     ax.set_xlabel("size on disk (MB)")
     ax.set_ylabel("corpus encode time (s)")
     ax.set_title("Efficiency (marker size = dimension)", fontsize=10)
@@ -67,9 +84,20 @@ def contrast_vs_time(contrast: pd.DataFrame, cost: pd.DataFrame, path: Path) -> 
     if merged.empty:
         return None
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    ax.scatter(merged["total_s"], merged["contrast"])
+    colors = [BASELINE_COLOR if is_baseline(c) else "C0" for c in merged["collection"]]
+    ax.scatter(merged["total_s"], merged["contrast"], c=colors)
+    if "contrast_ci_low" in merged:
+        ax.errorbar(
+            merged["total_s"],
+            merged["contrast"],
+            yerr=[merged["contrast"] - merged["contrast_ci_low"], merged["contrast_ci_high"] - merged["contrast"]],
+            fmt="none",
+            ecolor="black",
+            elinewidth=0.8,
+            capsize=3,
+        )
     for row in merged.itertuples(index=False):
-        ax.annotate(row.collection, (row.total_s, row.contrast), fontsize=8)
+        ax.annotate(_label(row.collection), (row.total_s, row.contrast), fontsize=8)
     ax.set_xlabel("total time: load + corpus encode (s)")
     ax.set_ylabel("contrast (similar - dissimilar cosine)")
     ax.set_title("Quality vs cost", fontsize=10)
@@ -80,6 +108,8 @@ def _heatmap(ax, matrix: pd.DataFrame, title: str, vmin=0.0, vmax=1.0, annotate=
     image = ax.imshow(matrix.values.astype(float), vmin=vmin, vmax=vmax, cmap="viridis")
     ax.set_xticks(range(len(matrix.columns)), [str(c) for c in matrix.columns], rotation=60, ha="right", fontsize=7)
     ax.set_yticks(range(len(matrix.index)), [str(i) for i in matrix.index], fontsize=7)
+    _mark_baseline_ticks(ax.get_xticklabels())
+    _mark_baseline_ticks(ax.get_yticklabels())
     ax.set_title(title, fontsize=10)
     if annotate and matrix.size <= 100:
         for (i, j), value in np.ndenumerate(matrix.values.astype(float)):
@@ -154,21 +184,80 @@ def group_affinity(affinity: pd.DataFrame, collection: str, path: Path, max_grou
     return _save(fig, path)
 
 
+def _swept(fidelity: pd.DataFrame) -> pd.DataFrame:
+    """Rows of an index search parameter's sweep (a FLAT index, or the server's default, has no value)."""
+    if fidelity.empty or "value" not in fidelity:
+        return pd.DataFrame()
+    return fidelity.dropna(subset=["value"])
+
+
 def ivf_recall(fidelity: pd.DataFrame, path: Path) -> Path | None:
-    """IVF_FLAT recall@k against exact search as nprobe grows."""
-    if fidelity.empty:
+    """Index recall@k against exact search as the index's search parameter (nprobe, ef) grows."""
+    swept = _swept(fidelity)
+    if swept.empty:
         return None
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    for name, frame in fidelity.groupby("collection"):
-        frame = frame.sort_values("nprobe")
-        ax.plot(frame["nprobe"], frame["recall_at_k"], marker="o", label=f"{name} (nlist {frame['nlist'].iloc[0]})")
+    for name, frame in swept.groupby("collection"):
+        frame = frame.sort_values("value")
+        detail = f"{frame['index'].iloc[0]}, {frame['param'].iloc[0]}"
+        ax.plot(frame["value"], frame["recall_at_k"], marker="o", label=f"{name} ({detail})")
     for level in (0.95, 0.99):
         ax.axhline(level, color="grey", linestyle="--", linewidth=0.8)
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("nprobe")
+    ax.set_xlabel(" / ".join(dict.fromkeys(swept["param"])))
     ax.set_ylabel("recall@k vs exact search")
     ax.set_ylim(0, 1.02)
-    ax.set_title("IVF_FLAT recall vs nprobe", fontsize=10)
+    ax.set_title("Index recall vs search parameter", fontsize=10)
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def recall_latency(fidelity: pd.DataFrame, path: Path) -> Path | None:
+    """The sweep as a recall-vs-latency curve: what each setting of the search parameter costs."""
+    if fidelity.empty or "latency_p50_ms" not in fidelity:
+        return None
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for name, frame in fidelity.groupby("collection"):
+        frame = frame.sort_values("value")  # the curve follows the sweep; latency is noisy
+        ax.plot(frame["latency_p50_ms"], frame["recall_at_k"], marker="o", label=str(name))
+        for row in frame.itertuples(index=False):
+            if pd.notna(row.value):
+                ax.annotate(f"{row.param}={int(row.value)}", (row.latency_p50_ms, row.recall_at_k), fontsize=6)
+    ax.set_xlabel("search latency p50 (ms, client side, one query)")
+    ax.set_ylabel("recall@k vs exact search")
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Recall vs latency", fontsize=10)
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def retrieval(retrieval_frame: pd.DataFrame, path: Path) -> Path | None:
+    """Each retrieval metric per collection and baseline (grey, hatched), with its 95% interval."""
+    if retrieval_frame.empty or "metric" not in retrieval_frame:
+        return None
+    metrics = list(dict.fromkeys(retrieval_frame["metric"]))
+    names = list(dict.fromkeys(retrieval_frame["collection"]))
+    fig, ax = plt.subplots(figsize=(4 + 1.5 * len(metrics) * max(1, len(names)) / 3, 4))
+    width = 0.8 / len(names)
+    x = np.arange(len(metrics))
+    for i, name in enumerate(names):
+        frame = retrieval_frame[retrieval_frame["collection"] == name].set_index("metric").reindex(metrics)
+        baseline = is_baseline(name)
+        ax.bar(
+            x + i * width,
+            frame["value"],
+            width,
+            yerr=[frame["value"] - frame["value_ci_low"], frame["value_ci_high"] - frame["value"]],
+            capsize=3,
+            label=_label(name),
+            color=BASELINE_COLOR if baseline else f"C{i}",
+            hatch="//" if baseline else None,
+            alpha=0.7 if baseline else 1.0,
+        )
+    ax.set_xticks(x + width * (len(names) - 1) / 2, metrics)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("mean over probes (95% CI)")
+    ax.set_title("Retrieval with the index search, baselines beside the models", fontsize=10)
     ax.legend(fontsize=7)
     return _save(fig, path)
 

@@ -18,7 +18,7 @@ from harness.study import Study, load_study, tables
 STUDY_FILES = ("*.csv", "*.json", "*.parquet", "*.html", "plots/")  # what a study folder holds
 
 # Long-form tables are in the files and drawn as plots, not printed in the report.
-LONG_TABLES = {"pair_scores", "affinity"}
+LONG_TABLES = {"pair_scores", "affinity", "retrieval_items", "coherence_items", "agreement_items"}
 
 PLOT_TITLES = {
     "similarity": "Similarity distributions (similar vs dissimilar pairs)",
@@ -26,7 +26,9 @@ PLOT_TITLES = {
     "contrast_vs_time": "Contrast vs total time",
     "overlap": "Agreement between collections (query output)",
     "latency": "Search latency (query output)",
-    "ivf_recall": "IVF recall vs nprobe",
+    "ivf_recall": "Index recall vs search parameter (nprobe, ef)",
+    "recall_latency": "Index recall vs search latency",
+    "retrieval": "Retrieval with 95% intervals (baselines grey, hatched)",
     "align": "Migration maps: learning curves (harness align)",
 }
 ALIGN_SHOWN = ("results", "scores")
@@ -64,6 +66,8 @@ def write_plots(
         "overlap": plots.overlap_heatmap(overlap, folder / "overlap.png"),
         "latency": plots.latency(latency, folder / "latency.png"),
         "ivf_recall": plots.ivf_recall(study.fidelity, folder / "ivf_recall.png"),
+        "recall_latency": plots.recall_latency(study.fidelity, folder / "recall_latency.png"),
+        "retrieval": plots.retrieval(study.retrieval, folder / "retrieval.png"),
         "align": plots.align_curve(aligned.get("results", pd.DataFrame()), folder / "align.png"),
     }
     if not study.affinity.empty:
@@ -105,6 +109,13 @@ def _table_html(frame: pd.DataFrame, max_rows: int = 200) -> str:
     if len(frame) > max_rows:
         body += f"<p class=note>first {max_rows} of {len(frame)} rows; the CSV has them all.</p>"
     return body
+
+
+def _definition(value) -> str:
+    """A definition in words; the uncertainty definition is a dict of named parts."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
+    return str(value)
 
 
 def _image(path: Path, alt: str) -> str:
@@ -168,7 +179,8 @@ def write_html(
         parts.append(
             "<h2>Definitions</h2><ul>"
             + "".join(
-                f"<li><b>{html_lib.escape(k)}</b>: {html_lib.escape(str(v))}</li>" for k, v in definitions.items()
+                f"<li><b>{html_lib.escape(k)}</b>: {html_lib.escape(_definition(v))}</li>"
+                for k, v in definitions.items()
             )
             + "</ul>"
         )

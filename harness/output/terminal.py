@@ -24,16 +24,36 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _intervals(columns: list[str]) -> dict[str, str]:
+    """``X_ci_low`` (or ``ci_low``) -> its column title, where ``X_ci_high`` is there too."""
+    found = {}
+    for column in columns:
+        if column.endswith("ci_low") and column[: -len("low")] + "high" in columns:
+            stem = column[: -len("ci_low")].rstrip("_")
+            found[column] = f"{stem} 95% CI".strip()
+    return found
+
+
 def frame_table(
     frame: pd.DataFrame, title: str | None = None, digits: int = 3, columns: Iterable[str] | None = None
 ) -> Table:
+    """A table of the frame; each pair of interval columns shows as one ``[low, high]`` column."""
     columns = list(columns or frame.columns)
+    intervals = _intervals(columns)
+    shown = [c for c in columns if not (c.endswith("ci_high") and c[: -len("high")] + "low" in intervals)]
     table = Table(title=title, title_justify="left", show_lines=False)
-    for column in columns:
+    for column in shown:
         numeric = pd.api.types.is_numeric_dtype(frame[column]) if column in frame else False
-        table.add_column(column, justify="right" if numeric else "left")
-    for row in frame[columns].itertuples(index=False):
-        table.add_row(*(_fmt(v, digits) for v in row))
+        table.add_column(intervals.get(column, column), justify="right" if numeric else "left")
+    for row in frame[columns].to_dict(orient="records"):
+        cells = []
+        for column in shown:
+            if column in intervals:
+                high = row[column[: -len("low")] + "high"]
+                cells.append(f"[{_fmt(row[column], digits)}, {_fmt(high, digits)}]")
+            else:
+                cells.append(_fmt(row[column], digits))
+        table.add_row(*cells)
     return table
 
 

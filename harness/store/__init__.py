@@ -10,7 +10,9 @@ from harness.store.base import (
     default_nlist,
     distinct_names,
     incomplete_note,
+    index_spec,
     sanitize_name,
+    stream_vectors,
 )
 from harness.store.connection import DEFAULT_URI, is_lite_uri, redact_uri
 from harness.store.milvus import MilvusStore, Store, connect
@@ -28,7 +30,9 @@ __all__ = [
     "default_nlist",
     "distinct_names",
     "incomplete_note",
+    "index_spec",
     "is_lite_uri",
     "redact_uri",
     "sanitize_name",
+    "stream_vectors",
 ]

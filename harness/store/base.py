@@ -16,10 +16,16 @@ from typing import Iterator, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from harness.records import CollectionMeta, ExternalCollection, Hit, IndexSpec
+from harness.errors import HarnessError
+from harness.records import INDEX_TYPES, CollectionMeta, ExternalCollection, Hit, IndexSpec, index_type
 
 COLLECTION_PREFIX = "harness_"
 MAX_NLIST = 65536
+
+# Measured on milvus-lite 3.2.2: it builds these (FAISS underneath) and refuses IVF_PQ.
+LITE_INDEX_TYPES = ("FLAT", "IVF_FLAT", "IVF_SQ8", "HNSW", "HNSW_SQ")
+# Milvus 2.5 servers; an older server that lacks one (2.3 has no HNSW_SQ) says so itself.
+SERVER_INDEX_TYPES = tuple(INDEX_TYPES)
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,16 @@ class Capabilities:
     embedded: bool  # searches run in this process (Milvus Lite): latency is not a server's
     segment_rows: int | None  # an IVF index is trained per segment of at most this many rows
     prometheus: bool  # exposes server-side latency metrics
+    index_types: tuple[str, ...] = SERVER_INDEX_TYPES  # vector index types it can build
+
+    def check_index(self, name: str) -> str:
+        """The index type's canonical name, or one error line when this backend lacks it."""
+        known = index_type(name).name
+        if known not in self.index_types:
+            raise HarnessError(
+                f"index type {known} is not available on {self.backend} (available: {', '.join(self.index_types)})"
+            )
+        return known
 
 
 @dataclass(frozen=True)
@@ -35,14 +51,24 @@ class CollectionInfo:
     name: str
     rows: int
     dimension: int | None
-    index_type: str | None
-    metric: str | None
-    nlist: int | None
+    index: IndexSpec | None
     meta: CollectionMeta | None
 
     @property
     def model_alias(self) -> str:
         return self.meta.model.alias if self.meta else "?"
+
+    @property
+    def index_type(self) -> str | None:
+        return self.index.type if self.index else None
+
+    @property
+    def metric(self) -> str | None:
+        return self.index.metric if self.index else None
+
+    @property
+    def nlist(self) -> int | None:
+        return self.index.nlist if self.index else None
 
 
 @runtime_checkable
@@ -66,7 +92,7 @@ class VectorStore(Protocol):
     def drop_collection(self, name: str) -> None: ...
     def row_count(self, name: str) -> int: ...
     def dimension(self, name: str) -> int | None: ...
-    def index_settings(self, name: str) -> tuple[str | None, str | None, int | None]: ...
+    def index_spec(self, name: str) -> IndexSpec | None: ...
     def has_index(self, name: str) -> bool: ...
     def describe(self, name: str) -> CollectionInfo: ...
     def existing_ids(self, name: str, ids: Sequence[int]) -> set[int]: ...
@@ -76,7 +102,9 @@ class VectorStore(Protocol):
     def remove_duplicates(self, name: str) -> int: ...
     def build_index(self, name: str, index: IndexSpec | int) -> None: ...
     def ensure_loaded(self, name: str) -> None: ...
-    def search(self, name: str, vectors: np.ndarray, top_k: int, nprobe: int | None = None) -> list[list[Hit]]: ...
+    def search(
+        self, name: str, vectors: np.ndarray, top_k: int, nprobe: int | None = None, ef: int | None = None
+    ) -> list[list[Hit]]: ...
     def sample_rows(self, name: str, limit: int) -> tuple[list[int], list[str], np.ndarray]: ...
     def rows_by_ids(self, name: str, ids: Sequence[int]) -> tuple[np.ndarray, list[str], list[str]]: ...
     def iter_rows(
@@ -108,6 +136,13 @@ def incomplete_note(store: "VectorStore", name: str, meta: CollectionMeta) -> st
     return f"collection {name} is incomplete (ingest was interrupted): re-run harness ingest"
 
 
+def stream_vectors(store: VectorStore, name: str, batch_size: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Every (ids, vectors) batch of a collection, for exact search without holding the matrix."""
+    for ids, vectors, _, _ in store.iter_rows(name, vectors=True, batch_size=batch_size):
+        if vectors is not None:
+            yield ids, vectors
+
+
 def default_nlist(rows: int, segment_rows: int | None = None) -> int:
     """4 * sqrt(rows), with at least 39 training points per list (FAISS's minimum).
 
@@ -118,6 +153,29 @@ def default_nlist(rows: int, segment_rows: int | None = None) -> int:
         return 1
     trainable = min(rows, segment_rows) if segment_rows else rows
     return max(1, min(round(4 * math.sqrt(rows)), trainable // 39, MAX_NLIST))
+
+
+def pq_subquantizers(dimension: int) -> int:
+    """IVF_PQ's m: a divisor of the dimension, about one sub-vector per 4 dimensions."""
+    for m in range(max(1, dimension // 4), 0, -1):
+        if dimension % m == 0:
+            return m
+    return 1
+
+
+def index_spec(
+    kind: str, rows: int, dimension: int, segment_rows: int | None = None, nlist: int | None = None, metric: str = "L2"
+) -> IndexSpec:
+    """The index a collection of ``rows`` vectors is built with: the type's defaults, and
+    for IVF types ``nlist`` (given, else :func:`default_nlist`)."""
+    known = index_type(kind)
+    if nlist is not None and not known.lists:
+        raise HarnessError(f"--nlist applies to IVF index types, not {known.name}")
+    params = dict(known.defaults)
+    if known.name == "IVF_PQ":
+        params["m"] = pq_subquantizers(dimension)
+    lists = (nlist or default_nlist(rows, segment_rows)) if known.lists else None
+    return IndexSpec(known.name, metric, lists, params)
 
 
 def sanitize_name(name: str, fallback: str = "model") -> str:

@@ -14,7 +14,7 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 from harness.errors import StoreError
-from harness.store.base import Capabilities
+from harness.store.base import LITE_INDEX_TYPES, Capabilities
 
 DEFAULT_URI = "harness.db"
 
@@ -72,7 +72,13 @@ def lite_segment_rows() -> int:
 
 def capabilities(uri: str) -> Capabilities:
     if is_lite_uri(uri):
-        return Capabilities(backend="milvus-lite", embedded=True, segment_rows=lite_segment_rows(), prometheus=False)
+        return Capabilities(
+            backend="milvus-lite",
+            embedded=True,
+            segment_rows=lite_segment_rows(),
+            prometheus=False,
+            index_types=LITE_INDEX_TYPES,
+        )
     return Capabilities(backend="milvus-server", embedded=False, segment_rows=None, prometheus=True)
 
 

@@ -200,31 +200,21 @@ class MilvusStore:
     def has_index(self, name: str) -> bool:
         return self._index_info(name) is not None
 
-    def index_settings(self, name: str) -> tuple[str | None, str | None, int | None]:
-        """(index type, metric, nlist) of the vector index, Nones when there is none."""
-        index = self._index_info(name) or {}
-        params = index.get("params") or {}
-        if isinstance(params, str):
-            params = json.loads(params)
-        nested = params.get("params")
-        if isinstance(nested, str):
-            nested = json.loads(nested)
-        nlist = params.get("nlist") or (nested or {}).get("nlist")
-        return index.get("index_type"), index.get("metric_type"), int(nlist) if nlist is not None else None
+    def index_spec(self, name: str) -> IndexSpec | None:
+        """The vector index as the server describes it (type, metric, build parameters)."""
+        index = self._index_info(name)
+        if index is None:
+            return None
+        return IndexSpec.from_dict(
+            {"type": index.get("index_type"), "metric": index.get("metric_type"), **_build_params(index)}
+        )
 
     def describe(self, name: str) -> CollectionInfo:
         meta = self.collection_meta(name)
-        index_type, metric, nlist = self.index_settings(name)
         with self._errors(f"stats of {name}"):
             rows = int(self.client.get_collection_stats(name).get("row_count", 0))
         return CollectionInfo(
-            name=name,
-            rows=rows,
-            dimension=self.dimension(name),
-            index_type=index_type,
-            metric=metric,
-            nlist=nlist,
-            meta=meta,
+            name=name, rows=rows, dimension=self.dimension(name), index=self.index_spec(name), meta=meta
         )
 
     # --- rows ------------------------------------------------------------------------------
@@ -282,15 +272,14 @@ class MilvusStore:
 
         self._writable(name)
         spec = index if isinstance(index, IndexSpec) else IndexSpec(nlist=index)
-        wanted = (spec.type, spec.metric, spec.nlist)
         with self._errors(f"flush {name}"):
             self.client.flush(name)
-        current = self.index_settings(name)
-        if current == wanted:
+        current = self.index_spec(name)
+        if _same_index(current, spec):
             self.ensure_loaded(name)
             return
         with self._errors(f"build index on {name}"):
-            if current[0] is not None:
+            if current is not None:
                 self.client.release_collection(name)
                 for index_name in self.client.list_indexes(name, field_name=VECTOR_FIELD):
                     self.client.drop_index(name, index_name)
@@ -300,7 +289,7 @@ class MilvusStore:
                 self.client.create_index(name, params)
             except MilvusException as exc:
                 # A retried call whose first attempt went through finds its own index.
-                if "already exists" not in str(exc) or self.index_settings(name) != wanted:
+                if "already exists" not in str(exc) or not _same_index(self.index_spec(name), spec):
                     raise
         self._wait_for_index(name)
         with self._errors(f"load {name}"):
@@ -340,10 +329,14 @@ class MilvusStore:
 
     # --- search and reading ------------------------------------------------------------------------
 
-    def search(self, name: str, vectors: np.ndarray, top_k: int, nprobe: int | None = None) -> list[list[Hit]]:
+    def search(
+        self, name: str, vectors: np.ndarray, top_k: int, nprobe: int | None = None, ef: int | None = None
+    ) -> list[list[Hit]]:
+        """Each vector's ``top_k`` nearest rows; ``nprobe`` (IVF) or ``ef`` (HNSW, raised to
+        ``top_k`` when below it, as Milvus requires) set how wide the index search is."""
         fields = self.fields(name)
         metric = self.external[name][1].index.metric if name in self.external else "L2"
-        params = SearchParams(top_k, nprobe, metric)
+        params = SearchParams(top_k, nprobe, metric, ef=max(ef, top_k) if ef else None)
         with self._errors(f"search {name}"):
             results = self.client.search(
                 name,
@@ -437,6 +430,39 @@ class MilvusStore:
 def _readable(fields: FieldNames, vector: bool) -> list[str]:
     """The fields a read returns: id, text, the group field when there is one, the vector if asked."""
     return [fields.id, fields.text, *([fields.group] if fields.group else []), *([fields.vector] if vector else [])]
+
+
+def _build_params(index: dict) -> dict:
+    """Build parameters from ``describe_index``, which servers return flattened (values as
+    strings) and Lite nested in ``params``."""
+    found: dict = {}
+    for source in (index, index.get("params")):
+        if isinstance(source, str):
+            source = json.loads(source)
+        if not isinstance(source, dict):
+            continue
+        nested = source.get("params")
+        if isinstance(nested, str):
+            nested = json.loads(nested)
+        for part in (source, nested if isinstance(nested, dict) else {}):
+            for key, value in part.items():
+                if key in BUILD_KEYS:
+                    found[key] = value
+    nlist = found.pop("nlist", None)
+    return {"nlist": int(nlist) if nlist is not None else None, "params": found}
+
+
+BUILD_KEYS = {"nlist", "M", "efConstruction", "m", "nbits", "sq_type"}
+
+
+def _same_index(current: IndexSpec | None, wanted: IndexSpec) -> bool:
+    if current is None:
+        return False
+    return (current.type, current.metric, current.build_params()) == (
+        wanted.type,
+        wanted.metric,
+        wanted.build_params(),
+    )
 
 
 # The name every caller used before the VectorStore protocol; kept for notebooks.

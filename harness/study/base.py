@@ -3,6 +3,10 @@
 Adding a measure to the study is one class (in :mod:`harness.study.measures`) and its
 test: the evaluator, the files, the terminal, the HTML report and the manifest's
 definitions all iterate the registry.
+
+Three kinds: ``run`` sees one context (a collection, or a baseline when the measure lists
+its kind in ``on_baselines``); ``run_pair`` two (``per_pair``), after ``prepare`` saw each
+while its model was loaded; ``summarise`` (``combined``) sees the other measures' tables.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import pandas as pd
 from harness.records import Probe
 
 if TYPE_CHECKING:
-    from harness.study.context import CollectionContext
+    from harness.study.context import Context
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,10 @@ class StudySettings:
     fidelity_sample: int = 200
     alignment_sample: int = 1000
     seed: int = 0
+    ef: int | None = None
+    ef_values: Sequence[int] | None = None
+    baselines: Sequence[str] = ("bm25", "hashing")
+    similarity_sample: int = 1000
 
     def to_dict(self) -> dict:
         return {
@@ -69,6 +77,9 @@ class StudySettings:
             "fidelity_sample": self.fidelity_sample,
             "alignment_sample": self.alignment_sample,
             "seed": self.seed,
+            "ef": self.ef,
+            "baselines": list(self.baselines),
+            "similarity_sample": self.similarity_sample,
         }
 
 
@@ -76,25 +87,53 @@ Frames = dict[str, pd.DataFrame]
 
 
 class Measure:
-    """A unit of the study. ``run`` sees one collection, ``run_pair`` two (``per_pair``)."""
+    """A unit of the study. ``run`` sees one context, ``run_pair`` two (``per_pair``),
+    ``summarise`` the tables of the measures before it (``combined``)."""
 
     name: ClassVar[str]
     tables: ClassVar[tuple[Table, ...]]
     definition: ClassVar[str | None] = None
     per_pair: ClassVar[bool] = False
+    combined: ClassVar[bool] = False
+    on_baselines: ClassVar[frozenset[str]] = frozenset()  # baseline kinds it also measures
 
     def wanted(self, inputs: StudyInputs) -> bool:
         """Whether the inputs allow this measure (labelled pairs, judgements, ...)."""
         return True
 
-    def check(self, ctx: "CollectionContext", inputs: StudyInputs) -> None:
+    def applies(self, ctx: "Context") -> bool:
+        """Whether it measures this context: every collection, and the baselines it lists."""
+        return not ctx.baseline or ctx.kind in self.on_baselines
+
+    def check(self, ctx: "Context", inputs: StudyInputs) -> None:
         """Refuse inputs that do not fit the collection (a HarnessError), before anything runs."""
 
-    def run(self, ctx: "CollectionContext", inputs: StudyInputs) -> Frames:
+    def run(self, ctx: "Context", inputs: StudyInputs) -> Frames:
         raise NotImplementedError
 
-    def run_pair(self, a: "CollectionContext", b: "CollectionContext", inputs: StudyInputs) -> Frames:
+    def prepare(self, ctx: "Context", inputs: StudyInputs) -> None:
+        """Per-context work a paired measure needs while the context's model is loaded."""
+
+    def run_pair(self, a: "Context", b: "Context", inputs: StudyInputs) -> Frames:
         raise NotImplementedError
+
+    def summarise(self, tables: dict[str, pd.DataFrame], inputs: StudyInputs, settings: StudySettings) -> Frames:
+        raise NotImplementedError
+
+
+def side_by_side(keys: list[str]) -> Callable[[list[pd.DataFrame]], pd.DataFrame]:
+    """A ``combine`` for parts that share key columns and add one column each (per collection)."""
+
+    def combine(parts: list[pd.DataFrame]) -> pd.DataFrame:
+        frames = [p for p in parts if not p.empty]
+        if not frames:
+            return pd.DataFrame()
+        out = frames[0]
+        for part in frames[1:]:
+            out = out.merge(part, on=keys, how="outer")
+        return out.reset_index(drop=True)
+
+    return combine
 
 
 def sample_positions(n: int, size: int, seed: int = 0) -> np.ndarray:

@@ -1,27 +1,104 @@
-"""One collection as the study's measures see it: its metadata, its model (loaded once, on
-first use), and its rows read lazily: ids and groups once, vectors only for sampled ids
-or streamed in batches, so no measure holds a collection's whole matrix."""
+"""What the study's measures read: a context per collection, and one per baseline.
+
+A :class:`CollectionContext` holds one collection's metadata, its model (loaded once, on
+first use), and its rows read lazily: ids and groups once, vectors only for sampled ids or
+streamed in batches, so no measure holds a collection's whole matrix. It searches with the
+configured index setting or exactly (over the same stored vectors), so every figure can be
+given both ways. A :class:`BaselineContext` offers the same searches over a baseline.
+"""
 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from harness.baselines import Baseline
 from harness.errors import HarnessError
-from harness.models import Embedder, ModelRef, ref_for_record
-from harness.records import CollectionMeta
-from harness.store import CollectionInfo, VectorStore
+from harness.metrics.retrieval import exact_knn_search
+from harness.models import Embedder, ModelRef, load_model, ref_for_record, resolve_model
+from harness.records import CollectionMeta, Hit, IndexSpec, search_setting
+from harness.store import CollectionInfo, VectorStore, stream_vectors
 from harness.study.base import StudySettings, sample_positions
 
 EmbedderLoader = Callable[[ModelRef], Embedder]
+SEARCH_BATCH = 256
 
 
-class CollectionContext:
+class Context:
+    """The surface measures use; ``kind`` is ``collection``, ``bm25`` or ``hashing``."""
+
+    name: str
+    kind: str = "collection"
+    baseline: bool = False
+    settings: StudySettings
+
+    def __init__(self) -> None:
+        self.memo: dict[str, Any] = {}  # what a paired measure's prepare() kept for run_pair()
+
+    @property
+    def alias(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def ids(self) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def groups(self) -> list[str]:
+        raise NotImplementedError
+
+    @property
+    def has_vectors(self) -> bool:
+        return True
+
+    @property
+    def setting(self) -> str:
+        """The search setting in words (``nprobe=8``, ``ef=default``, ``exhaustive``, ``exact``)."""
+        return "exact"
+
+    def sample(self, size: int) -> np.ndarray:
+        """Positions (into :attr:`ids`) of the seeded sample every measure uses: drawn from the
+        sorted ids, so collections of the same corpus (and the baselines) sample the same rows."""
+        order = np.argsort(self.ids, kind="stable")
+        return np.sort(order[sample_positions(len(order), size, self.settings.seed)])
+
+    def search_texts(self, texts: Sequence[str], k: int, exact: bool = False) -> list[list[Hit]]:
+        raise NotImplementedError
+
+    def search_rows(self, ids: Sequence[int] | np.ndarray, k: int, exact: bool = False) -> list[list[Hit]]:
+        raise NotImplementedError
+
+    @property
+    def embedder(self) -> Embedder:
+        raise HarnessError(f"{self.name} has no model")
+
+    def load_again(self) -> Embedder:
+        """A fresh load of the model, for timing loads; the caller closes it."""
+        raise HarnessError(f"{self.name} has no model")
+
+    def encode(self, texts: Sequence[str], role: str = "document") -> np.ndarray:
+        return self.embedder.encode(list(texts), self.settings.batch_size, role=role)  # type: ignore[arg-type]
+
+    def vectors(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def texts(self, ids: Sequence[int] | np.ndarray) -> list[str]:
+        raise NotImplementedError
+
+    def stream(self, batch_size: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class CollectionContext(Context):
     def __init__(
         self, store: VectorStore, name: str, meta: CollectionMeta, settings: StudySettings, load: EmbedderLoader
     ):
+        super().__init__()
         self.store = store
         self.name = name
         self.meta = meta
@@ -38,6 +115,21 @@ class CollectionContext:
     @property
     def alias(self) -> str:
         return self.meta.model.alias
+
+    @property
+    def index(self) -> IndexSpec:
+        """The index as the server describes it (the recorded one if it cannot say)."""
+        return self.info.index or self.meta.index
+
+    @property
+    def configured(self) -> int | None:
+        """The value of the index's search parameter the study uses (None: the server's default)."""
+        param = self.index.search_param
+        return {"nprobe": self.settings.nprobe, "ef": self.settings.ef}.get(param or "")
+
+    @property
+    def setting(self) -> str:
+        return search_setting(self.index, self.settings.nprobe, self.settings.ef)
 
     # --- the model ----------------------------------------------------------------------------
 
@@ -64,9 +156,6 @@ class CollectionContext:
         """A fresh load of the model, for timing loads; the caller closes it."""
         return self.load(self.ref)
 
-    def encode(self, texts: Sequence[str], role: str = "document") -> np.ndarray:
-        return self.embedder.encode(list(texts), self.settings.batch_size, role=role)  # type: ignore[arg-type]
-
     def close(self) -> None:
         if self._embedder is not None:
             self._embedder.close()
@@ -88,16 +177,16 @@ class CollectionContext:
 
     @property
     def ids(self) -> np.ndarray:
-        """Every row id, in the store's order (the order samples are drawn in)."""
+        """Every row id, in the store's order."""
         return self._ids_and_groups[0]
 
     @property
     def groups(self) -> list[str]:
         return self._ids_and_groups[1]
 
-    def sample(self, size: int) -> np.ndarray:
-        """Positions (into :attr:`ids`) of the seeded sample used by every measure."""
-        return sample_positions(len(self.ids), size, self.settings.seed)
+    @cached_property
+    def _group_of(self) -> dict[int, str]:
+        return dict(zip(self.ids.tolist(), self.groups))
 
     def vectors(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         return self.store.rows_by_ids(self.name, [int(i) for i in ids])[0]
@@ -107,20 +196,92 @@ class CollectionContext:
 
     def stream(self, batch_size: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Every (ids, vectors) batch, for exact search without holding the matrix."""
-        for ids, vectors, _, _ in self.store.iter_rows(self.name, vectors=True, batch_size=batch_size):
-            if vectors is not None:
-                yield ids, vectors
+        return stream_vectors(self.store, self.name, batch_size)
 
-    def search_ids(self, vectors: np.ndarray, k: int, nprobe: int | None, batch: int = 256) -> list[list[int]]:
-        out: list[list[int]] = []
-        for start in range(0, len(vectors), batch):
-            out.extend(
-                [h.id for h in hits] for hits in self.store.search(self.name, vectors[start : start + batch], k, nprobe)
-            )
+    # --- search ------------------------------------------------------------------------------------
+
+    def search_hits(self, vectors: np.ndarray, k: int, value: int | None = None) -> list[list[Hit]]:
+        """Index search; ``value`` of the index's search parameter (nprobe or ef), else the configured one."""
+        param = self.index.search_param
+        value = value if value is not None else self.configured
+        options = {param: value} if param and value else {}
+        out: list[list[Hit]] = []
+        for start in range(0, len(vectors), SEARCH_BATCH):
+            out.extend(self.store.search(self.name, vectors[start : start + SEARCH_BATCH], k, **options))
         return out
 
-    def search_hits(self, vectors: np.ndarray, k: int, nprobe: int | None, batch: int = 256) -> list[list]:
-        out: list[list] = []
-        for start in range(0, len(vectors), batch):
-            out.extend(self.store.search(self.name, vectors[start : start + batch], k, nprobe))
-        return out
+    def search_ids(self, vectors: np.ndarray, k: int, value: int | None = None) -> list[list[int]]:
+        return [[h.id for h in hits] for hits in self.search_hits(vectors, k, value)]
+
+    def exact_hits(self, vectors: np.ndarray, k: int) -> list[list[Hit]]:
+        """Exact L2 search over the stored vectors, streamed (texts are left empty)."""
+        found, distances = exact_knn_search(vectors, self.stream(), k)
+        return [
+            [Hit(int(i), float(d), "", self._group_of.get(int(i), "")) for i, d in zip(row_i, row_d)]
+            for row_i, row_d in zip(found.tolist(), distances.tolist())
+        ]
+
+    def _search(self, vectors: np.ndarray, k: int, exact: bool) -> list[list[Hit]]:
+        return self.exact_hits(vectors, k) if exact else self.search_hits(vectors, k)
+
+    def search_texts(self, texts: Sequence[str], k: int, exact: bool = False) -> list[list[Hit]]:
+        return self._search(self.encode(texts, role="query"), k, exact)
+
+    def search_rows(self, ids: Sequence[int] | np.ndarray, k: int, exact: bool = False) -> list[list[Hit]]:
+        return self._search(self.vectors(ids), k, exact)
+
+
+class BaselineContext(Context):
+    """A baseline over the rows of the collections' corpus; its searches are exact."""
+
+    baseline = True
+
+    def __init__(self, baseline: Baseline, settings: StudySettings):
+        super().__init__()
+        self.source = baseline
+        self.name = baseline.name
+        self.kind = baseline.kind
+        self.settings = settings
+        self.ref = resolve_model("hashing") if baseline.has_vectors else None
+
+    @property
+    def alias(self) -> str:
+        return self.name
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self.source.rows.ids
+
+    @property
+    def groups(self) -> list[str]:
+        return self.source.rows.groups
+
+    @property
+    def has_vectors(self) -> bool:
+        return self.source.has_vectors
+
+    @property
+    def embedder(self) -> Embedder:
+        if self.source.embedder is None:
+            raise HarnessError(f"{self.name} has no model")
+        return self.source.embedder
+
+    def load_again(self) -> Embedder:
+        if self.ref is None:
+            raise HarnessError(f"{self.name} has no model")
+        return load_model(self.ref)
+
+    def vectors(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        return self.source.vectors(ids)
+
+    def texts(self, ids: Sequence[int] | np.ndarray) -> list[str]:
+        return [self.source.rows.texts[self.source.position[int(i)]] for i in ids]
+
+    def stream(self, batch_size: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        return self.source.stream(batch_size)
+
+    def search_texts(self, texts: Sequence[str], k: int, exact: bool = False) -> list[list[Hit]]:
+        return self.source.search_texts(texts, k)
+
+    def search_rows(self, ids: Sequence[int] | np.ndarray, k: int, exact: bool = False) -> list[list[Hit]]:
+        return self.source.search_rows(ids, k)

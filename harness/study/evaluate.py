@@ -8,19 +8,37 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
+from harness.baselines import DEFINITIONS, build_baselines, parse_baselines, read_rows
 from harness.errors import HarnessError
 from harness.inputs import CorpusReader, load_probes, read_pairs, read_qrels
 from harness.manifest import RunManifest
+from harness.metrics import uncertainty
 from harness.models import load_model
 from harness.records import Progress, ProgressFn, SearchParams
 from harness.store import VectorStore, connect, distinct_names, redact_uri
 from harness.store.external import attach_sidecars, collections_to_use
 from harness.study.base import Frames, Measure, StudyInputs, StudySettings
-from harness.study.context import CollectionContext, EmbedderLoader
+from harness.study.context import BaselineContext, CollectionContext, Context, EmbedderLoader
 from harness.study.measures import MEASURES, tables
 from harness.study.result import Study
 
 LITE_NOTE = "timings of Milvus Lite searches are not Milvus server timings; index recall figures hold"
+
+
+def uncertainty_definition(seed: int) -> dict:
+    """How every interval and test of the study is computed, for the manifest."""
+    return {
+        "interval": f"{uncertainty.CONFIDENCE:.0%} percentile bootstrap over items (probes, pairs, query lines), "
+        f"{uncertainty.RESAMPLES} resamples; contrast resamples within each label",
+        "paired_test": "paired bootstrap interval of the difference (tie when it includes 0) and a paired "
+        "randomization test, two-sided: p = share of the 2^n per-item swaps of the two values whose |difference| "
+        f"reaches the observed one, exact up to n = {uncertainty.EXACT_ITEMS}, else from {uncertainty.PERMUTATIONS} "
+        "random swaps with p = (hits + 1) / (draws + 1)",
+        "power": f"items_needed = n * ((z_{1 - uncertainty.ALPHA / 2:g} + z_{uncertainty.POWER:g}) * se / "
+        "|difference|)^2, se = bootstrap standard error of the difference",
+        "seed": seed,
+        "rng": "numpy.random.default_rng(seed) for resamples, default_rng(seed + 1) for swaps",
+    }
 
 
 def read_inputs(
@@ -71,12 +89,17 @@ def evaluate(
     fidelity_sample: int = 200,
     alignment_sample: int = 1000,
     seed: int = 0,
+    ef: int | None = None,
+    ef_values: Sequence[int] | None = None,
+    baselines: str | Sequence[str] | None = None,
+    similarity_sample: int = 1000,
     external: Sequence[str | Path] = (),
     progress: ProgressFn | None = None,
 ) -> Study:
     """Run the comparison study over the harness collections in one Milvus (and the collections
-    described by the ``external`` sidecar files, which it reads and never alters)."""
-    SearchParams(top_k, nprobe)  # the same checks as query
+    described by the ``external`` sidecar files, which it reads and never alters), with the
+    baselines (``bm25,hashing`` by default; ``none`` for none) beside them."""
+    SearchParams(top_k, nprobe, ef=ef)  # the same checks as query
     if repeats < 1:
         raise HarnessError("--repeats must be at least 1")
     settings = StudySettings(
@@ -91,6 +114,10 @@ def evaluate(
         fidelity_sample,
         alignment_sample,
         seed,
+        ef=ef,
+        ef_values=ef_values,
+        baselines=parse_baselines(baselines),
+        similarity_sample=similarity_sample,
     )
     inputs = read_inputs(corpus, pairs, graded, qrels, probes)
     store = connect(uri, token)
@@ -125,6 +152,30 @@ class _Runs:
         if self.progress:
             self.progress(Progress(f"{measure.name} {label}", self.done, self.total))
 
+    def prepare(self, measure: Measure, ctx: Context, inputs: StudyInputs) -> None:
+        try:
+            measure.prepare(ctx, inputs)
+        except HarnessError:
+            raise
+        except Exception as exc:  # its pairs then fail one by one, each reported
+            self.warnings.append(f"{measure.name} failed on {ctx.name}: {type(exc).__name__}: {exc}".splitlines()[0])
+
+
+def _baselines(store: VectorStore, contexts: list[CollectionContext], settings: StudySettings, notes: list[str]):
+    """Baseline contexts over the corpus of the first collection (every collection of one
+    experiment holds the same corpus; a note names those that do not)."""
+    if not settings.baselines or not contexts:
+        return []
+    first = contexts[0]
+    others = [c.name for c in contexts[1:] if c.meta.corpus.sha256 != first.meta.corpus.sha256]
+    if others:
+        notes.append(
+            f"baselines cover the corpus of {first.name}; {', '.join(others)} hold another corpus, so their rows "
+            "are not comparable with the baselines'"
+        )
+    rows = read_rows(store, first.name)
+    return [BaselineContext(b, settings) for b in build_baselines(rows, settings.baselines)]
+
 
 def run_study(
     store: VectorStore,
@@ -135,41 +186,58 @@ def run_study(
     progress: ProgressFn | None = None,
     measures: Sequence[Measure] = MEASURES,
 ) -> Study:
-    """Every wanted measure on every collection (and pair); one that fails is reported, not fatal."""
+    """Every wanted measure on every collection, baseline and pair, then the summaries; a
+    measure that fails is reported, not fatal."""
     names, notes = distinct_names(collections or store.harness_collections())
     if not names:
         raise HarnessError(f"no harness collections in {redact_uri(store.uri)}: run harness ingest first")
-    contexts = [CollectionContext(store, name, store.require_collection(name), settings, load) for name in names]
-    single = [m for m in measures if m.wanted(inputs) and not m.per_pair]
-    paired = [m for m in measures if m.wanted(inputs) and m.per_pair]
-    for ctx in contexts:
+    collection_contexts = [
+        CollectionContext(store, name, store.require_collection(name), settings, load) for name in names
+    ]
+    wanted = [m for m in measures if m.wanted(inputs)]
+    single = [m for m in wanted if not m.per_pair and not m.combined]
+    paired = [m for m in wanted if m.per_pair]
+    summaries = [m for m in wanted if m.combined]
+    for collection in collection_contexts:
         for measure in single + paired:
-            measure.check(ctx, inputs)
-    pairs = list(combinations(contexts, 2))
-    runs = _Runs(len(contexts) * len(single) + len(pairs) * len(paired), progress)
+            measure.check(collection, inputs)
+    contexts: list[Context] = [*collection_contexts, *_baselines(store, collection_contexts, settings, notes)]
+    pairs = [(m, a, b) for a, b in combinations(contexts, 2) for m in paired if m.applies(a) and m.applies(b)]
+    runs = _Runs(sum(m.applies(c) for c in contexts for m in single) + len(pairs) + len(summaries), progress)
     runs.warnings.extend(notes)
     for ctx in contexts:
         for measure in single:
-            runs.run(measure, ctx.name, measure.run, ctx, inputs)
-        ctx.close()  # its model is no longer needed: the paired measures read stored vectors
-    for a, b in pairs:
+            if measure.applies(ctx):
+                runs.run(measure, ctx.name, measure.run, ctx, inputs)
         for measure in paired:
-            runs.run(measure, f"{a.name} {b.name}", measure.run_pair, a, b, inputs)
+            if measure.applies(ctx):
+                runs.prepare(measure, ctx, inputs)
+        ctx.close()  # its model is no longer needed: the paired measures read stored vectors or prepared results
+    for measure, a, b in pairs:
+        runs.run(measure, f"{a.name} {b.name}", measure.run_pair, a, b, inputs)
+    combined = _combined(runs.parts)
+    for measure in summaries:  # each sees the tables before it, earlier summaries included
+        runs.run(measure, "all", measure.summarise, combined, inputs, settings)
+        combined = _combined(runs.parts)
     if store.capabilities.embedded:
         runs.warnings.append(LITE_NOTE)
     manifest = RunManifest(
         uri=redact_uri(store.uri),
         backend=store.capabilities.backend,
-        collections={ctx.name: ctx.meta.summary() for ctx in contexts},
+        collections={ctx.name: ctx.meta.summary() for ctx in collection_contexts},
         details={
             "inputs": inputs.paths,
             "external": [ctx.name for ctx in contexts if store.is_external(ctx.name)],
             "parameters": settings.to_dict(),
-            "definitions": {m.name: m.definition for m in measures if m.definition},
+            "baselines": {c.name: DEFINITIONS[c.kind] for c in contexts if c.baseline},
+            "definitions": {
+                **{m.name: m.definition for m in measures if m.definition},
+                "uncertainty": uncertainty_definition(settings.seed),
+            },
         },
         notes=runs.warnings,
     )
-    return Study(_combined(runs.parts), manifest.to_dict(), runs.warnings)
+    return Study(combined, manifest.to_dict(), runs.warnings)
 
 
 def _combined(parts: dict[str, list[pd.DataFrame]]) -> dict[str, pd.DataFrame]:

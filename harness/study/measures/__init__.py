@@ -5,14 +5,29 @@ module here, list an instance below, and test it; nothing else changes.
 """
 
 from harness.study.base import Measure, Table
+from harness.study.measures.agreement import Agreement
 from harness.study.measures.alignment import Alignment
 from harness.study.measures.coherence import Coherence
+from harness.study.measures.comparison import Comparison, Unanswered
 from harness.study.measures.cost import Cost
 from harness.study.measures.fidelity import Fidelity
 from harness.study.measures.pairs import Contrast, Graded
 from harness.study.measures.retrieval import Retrieval
+from harness.study.measures.similarity import Similarity
 
-MEASURES: tuple[Measure, ...] = (Cost(), Contrast(), Graded(), Retrieval(), Coherence(), Fidelity(), Alignment())
+MEASURES: tuple[Measure, ...] = (
+    Cost(),
+    Contrast(),
+    Graded(),
+    Retrieval(),
+    Coherence(),
+    Agreement(),
+    Similarity(),
+    Fidelity(),
+    Alignment(),
+    Comparison(),
+    Unanswered(),
+)
 
 
 def tables() -> dict[str, Table]:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from harness.metrics.spaces import alignment_warning, same_text_cosine, space_alignment
 from harness.study.base import Frames, Measure, StudyInputs, Table, sample_positions
-from harness.study.context import CollectionContext
+from harness.study.context import Context
 
 
 class Alignment(Measure):
@@ -16,7 +16,7 @@ class Alignment(Measure):
     definition = "mutual kNN (cosine) and linear CKA on rows both collections hold"
     per_pair = True
 
-    def run_pair(self, a: CollectionContext, b: CollectionContext, inputs: StudyInputs) -> Frames:
+    def run_pair(self, a: Context, b: Context, inputs: StudyInputs) -> Frames:
         settings = a.settings
         common = np.intersect1d(a.ids, b.ids)
         chosen = common[sample_positions(len(common), settings.alignment_sample, settings.seed)]

@@ -13,7 +13,7 @@ import pandas as pd
 
 from harness.models import folder_size
 from harness.study.base import Frames, Measure, StudyInputs, Table, sample_positions
-from harness.study.context import CollectionContext
+from harness.study.context import Context
 
 
 class PeakMemory:
@@ -76,15 +76,25 @@ class PeakMemory:
             self.peak_mb = max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - self._maxrss) / 1e6
 
 
+def _size_mb(ctx: Context) -> float:
+    ref = getattr(ctx, "ref", None)
+    if ref is None:
+        return float("nan")
+    if ref.builtin:
+        return 0.0  # computed, no files
+    return round(folder_size(ref.path) / 1e6, 2) if ref.path else float("nan")
+
+
 class Cost(Measure):
     name = "cost"
     tables = (Table("cost", "Per-model cost", "Cost (times are medians; memory is the peak while encoding)"),)
+    on_baselines = frozenset({"hashing"})
     definition = (
         "size on disk, model load time and encode throughput (batched, after an untimed warm-up) are medians over "
         "--repeats; corpus encode time is extrapolated from the throughput; memory is the peak while encoding"
     )
 
-    def run(self, ctx: CollectionContext, inputs: StudyInputs) -> Frames:
+    def run(self, ctx: Context, inputs: StudyInputs) -> Frames:
         settings = ctx.settings
         repeats = max(1, settings.repeats)
         if inputs.corpus_texts is not None:
@@ -119,7 +129,7 @@ class Cost(Measure):
             "model": embedder.alias,
             "dimension": embedder.dimension,
             "parameters": embedder.parameters,
-            "size_mb": round(folder_size(ctx.ref.path) / 1e6, 2) if ctx.ref.path else float("nan"),
+            "size_mb": _size_mb(ctx),
             "load_s": load_s,
             "encode_sentences": len(texts),
             "sentences_per_s": throughput,

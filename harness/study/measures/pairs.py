@@ -6,12 +6,14 @@ every model go to one ``pair_scores`` table (a column per collection).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from harness.metrics.pairs import contrast, correlations
 from harness.metrics.spaces import cosine_rows
+from harness.metrics.uncertainty import bootstrap, contrast_statistic, correlation_statistic
 from harness.study.base import Frames, Measure, StudyInputs, Table
-from harness.study.context import CollectionContext
+from harness.study.context import Context
 
 FIXED = ["source", "sentence1", "sentence2", "gold"]
 
@@ -34,7 +36,7 @@ def _pair_scores(parts: list[pd.DataFrame]) -> pd.DataFrame:
 PAIR_SCORES = Table("pair_scores", "Per-pair cosine similarity", combine=_pair_scores)
 
 
-def _cosines(ctx: CollectionContext, frame: pd.DataFrame):
+def _cosines(ctx: Context, frame: pd.DataFrame):
     return cosine_rows(ctx.encode(list(frame["sentence1"])), ctx.encode(list(frame["sentence2"])))
 
 
@@ -47,33 +49,58 @@ def _scores_part(frame: pd.DataFrame, source: str, name: str, cosines) -> pd.Dat
 
 class Contrast(Measure):
     name = "contrast"
-    tables = (Table("contrast", "Contrast on labelled pairs", "Contrast on labelled pairs"), PAIR_SCORES)
-    definition = "mean cosine of similar pairs minus mean cosine of dissimilar pairs"
+    tables = (
+        Table("contrast", "Contrast on labelled pairs (95% CI)", "Contrast on labelled pairs (95% CI over pairs)"),
+        PAIR_SCORES,
+    )
+    definition = (
+        "mean cosine of similar pairs minus mean cosine of dissimilar pairs; its interval resamples pairs within each "
+        "label"
+    )
+    on_baselines = frozenset({"hashing"})
 
     def wanted(self, inputs: StudyInputs) -> bool:
         return inputs.pairs is not None
 
-    def run(self, ctx: CollectionContext, inputs: StudyInputs) -> Frames:
+    def run(self, ctx: Context, inputs: StudyInputs) -> Frames:
         assert inputs.pairs is not None
         cosines = _cosines(ctx, inputs.pairs)
+        labels = inputs.pairs["gold"].astype(int).to_numpy()
+        figures = contrast(cosines, labels)
+        interval = bootstrap(cosines, contrast_statistic(labels), strata=labels, seed=ctx.settings.seed)
         row = {
             "collection": ctx.name,
-            "model": ctx.embedder.alias,
-            **contrast(cosines, inputs.pairs["gold"].astype(int)),
+            "model": ctx.alias,
+            **figures,
+            "contrast_ci_low": interval.low,
+            "contrast_ci_high": interval.high,
         }
         return {"contrast": pd.DataFrame([row]), "pair_scores": _scores_part(inputs.pairs, "pairs", ctx.name, cosines)}
 
 
 class Graded(Measure):
     name = "graded"
-    tables = (Table("graded", "Graded pairs: correlation with gold scores (x100)", "Graded pairs (x100)"), PAIR_SCORES)
+    tables = (
+        Table(
+            "graded",
+            "Graded pairs: correlation with gold scores (x100, 95% CI)",
+            "Graded pairs (x100, 95% CI over pairs)",
+        ),
+        PAIR_SCORES,
+    )
     definition = "Spearman and Pearson correlation (x100) between cosine similarity and gold score"
+    on_baselines = frozenset({"hashing"})
 
     def wanted(self, inputs: StudyInputs) -> bool:
         return inputs.graded is not None
 
-    def run(self, ctx: CollectionContext, inputs: StudyInputs) -> Frames:
+    def run(self, ctx: Context, inputs: StudyInputs) -> Frames:
         assert inputs.graded is not None
         cosines = _cosines(ctx, inputs.graded)
-        row = {"collection": ctx.name, "model": ctx.embedder.alias, **correlations(cosines, inputs.graded["gold"])}
+        gold = inputs.graded["gold"].to_numpy(dtype=np.float64)
+        figures = correlations(cosines, gold)
+        row = {"collection": ctx.name, "model": ctx.alias, "n": figures["n"]}
+        for method in ("spearman", "pearson"):
+            interval = bootstrap(cosines, correlation_statistic(gold, method), seed=ctx.settings.seed)
+            row.update({method: figures[method], f"{method}_ci_low": interval.low, f"{method}_ci_high": interval.high})
         return {"graded": pd.DataFrame([row]), "pair_scores": _scores_part(inputs.graded, "graded", ctx.name, cosines)}

@@ -1,7 +1,10 @@
-"""Probe every collection, time the searches, and measure how far the results agree.
+"""Probe every collection (and the baselines), time the searches, and measure how far the
+results agree, with the configured index search and with exact search over the same
+vectors, so that what the index loses is kept apart from what the models differ in.
 
-Long because it is one pipeline from probes to files: encoding, the cross-model checks
-(with or without a map), timed searches, agreement and the manifest.
+The figures themselves are computed in :mod:`harness.metrics`; the cross-model checks and
+maps are in :mod:`harness.querying.crossmodel`, the hit and overlap rows in
+:mod:`harness.querying.found`.
 """
 
 from __future__ import annotations
@@ -9,60 +12,52 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from itertools import combinations
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
+from harness.baselines import DEFINITIONS, build_baselines, parse_baselines, read_rows
 from harness.cache import CachedEmbedder, open_cache, with_cache
-from harness.errors import HarnessError, ModelError
+from harness.errors import HarnessError
 from harness.files import output_folder
 from harness.manifest import RunManifest
 from harness.maps import MapFile, load_map
-from harness.metrics.agreement import agreement
+from harness.metrics.agreement import index_attribution, summarise_agreement
 from harness.metrics.latency import latency_summary
 from harness.metrics.prometheus import read_search_histogram
-from harness.metrics.spaces import cross_model_warning, same_text_cosine, space_alignment
+from harness.metrics.retrieval import exact_knn_ids
+from harness.metrics.uncertainty import SEED
 from harness.models import Embedder, ModelRef, load_model, ref_for_record, resolve_model
-from harness.records import CollectionMeta, Hit, Probe, Progress, ProgressFn, SearchParams
-from harness.store import VectorStore, connect, distinct_names, incomplete_note, redact_uri
+from harness.querying.crossmodel import ALIGNMENT_SAMPLE, cross_model_alignment, cross_model_note, probe_vectors
+from harness.querying.found import EXACT_COLUMNS, HIT_COLUMNS, OVERLAP_COLUMNS, Found
+from harness.records import CollectionMeta, Probe, Progress, ProgressFn, SearchParams, is_baseline
+from harness.store import VectorStore, connect, distinct_names, incomplete_note, redact_uri, stream_vectors
 from harness.store.external import attach_sidecars, collections_to_use
 
 LITE_LATENCY_NOTE = (
     "Milvus Lite latency does not represent a Milvus server: Lite searches in Python in-process; "
     "measure on a server (--uri http://...) for production figures"
 )
-ALIGNMENT_SAMPLE = 500
-
-HIT_COLUMNS = ["probe_id", "probe", "collection", "rank", "id", "text", "group", "distance"]
-OVERLAP_COLUMNS = [
-    "probe_id",
-    "probe",
-    "collection_a",
-    "collection_b",
-    "k",
-    "overlap_at_k",
-    "jaccard",
-    "rbo",
-    "kendall_tau",
-]
-LATENCY_COLUMNS = [
-    "collection",
-    "n",
-    "mean_ms",
-    "p50_ms",
-    "p95_ms",
-    "p99_ms",
+LATENCY_COLUMNS = ["collection", "n", "mean_ms", "p50_ms", "p95_ms", "p99_ms"] + [
     "embed_ms_per_probe",
     "probes_from_cache",
     "embed_model",
 ]
 SERVER_LATENCY_COLUMNS = ["server_n", "server_mean_ms", "server_p50_ms", "server_p95_ms"]
+QUERY_FILES = ("*.csv", "*.json")  # what a query output folder holds
 
 EmbedderLoader = Callable[[ModelRef], Embedder]
-QUERY_FILES = ("*.csv", "*.json")  # what a query output folder holds
+
+__all__ = [
+    "ALIGNMENT_SAMPLE",
+    "HIT_COLUMNS",
+    "QueryResult",
+    "cross_model_alignment",
+    "query",
+    "run_query",
+]
 
 
 @dataclass
@@ -74,18 +69,24 @@ class QueryResult:
     warnings: list[str] = field(default_factory=list)
     alignment: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    def agreement_summary(self) -> pd.DataFrame:
-        """Mean agreement per collection pair over all probes."""
-        if self.overlap.empty:
-            return self.overlap
-        columns = ["overlap_at_k", "jaccard", "rbo", "kendall_tau"]
-        return self.overlap.groupby(["collection_a", "collection_b"], as_index=False)[columns].mean()
+    def agreement_summary(self, seed: int = SEED) -> pd.DataFrame:
+        """Mean agreement per pair over the probes with 95% intervals, exactly and with the index."""
+        return summarise_agreement(self.overlap, seed)
+
+    def index_attribution(self) -> list[str]:
+        """In words, how much of each pair's disagreement is the index's."""
+        return index_attribution(self.agreement_summary())
 
     def write(self, directory: str | Path) -> list[Path]:
-        """hits.csv, overlap.csv, latency.csv (alignment.csv) and manifest.json, in a folder
-        replaced whole (see :func:`harness.files.output_folder`)."""
+        """hits.csv, overlap.csv, agreement.csv, latency.csv (alignment.csv) and manifest.json,
+        in a folder replaced whole (see :func:`harness.files.output_folder`)."""
         directory = Path(directory)
-        frames = {"hits": self.hits, "overlap": self.overlap, "latency": self.latency}
+        frames = {
+            "hits": self.hits,
+            "overlap": self.overlap,
+            "agreement": self.agreement_summary(),
+            "latency": self.latency,
+        }
         if not self.alignment.empty:
             frames["alignment"] = self.alignment
         with output_folder(directory, QUERY_FILES) as partial:
@@ -123,6 +124,11 @@ class _ProbeVectors:
             self.encoded[ref.source] = _Encoded(embedder, vectors, embed_ms, from_cache)
         return self.encoded[ref.source]
 
+    def problems(self) -> list[str]:
+        """What went wrong with the embedding cache, once each."""
+        found = [e.embedder.problem for e in self.encoded.values() if isinstance(e.embedder, CachedEmbedder)]
+        return list(dict.fromkeys(problem for problem in found if problem))
+
     def close(self) -> None:
         for encoded in self.encoded.values():
             encoded.embedder.close()
@@ -137,25 +143,32 @@ def query(
     probe_model: str | None = None,
     top_k: int = 10,
     nprobe: int | None = None,
+    ef: int | None = None,
     repeats: int = 3,
     device: str = "auto",
     batch_size: int = 64,
     rbo_p: float = 0.9,
     cache: bool | str | Path = True,
     metrics_url: str | None = None,
+    baselines: str | Sequence[str] | None = None,
+    exact: bool = True,
     map_file: str | Path | None = None,
     external: Sequence[str | Path] = (),
     progress: ProgressFn | None = None,
 ) -> QueryResult:
     """Search every collection with every probe; hits, pairwise agreement and latency.
 
-    With ``metrics_url`` (a Milvus server's Prometheus endpoint), the server-side search
-    latency of the timed searches is reported next to the client-side figure. With
-    ``map_file`` (written by ``harness align``), the probe model's vectors are mapped into the
-    space of each collection the map was fitted for before searching it. ``external``: sidecar
-    files of collections the harness did not build.
+    The baselines (``bm25,hashing`` unless ``baselines`` says otherwise, ``none`` for none)
+    are searched too. With ``exact`` (the default) agreement is also computed from exact
+    search over each collection's stored vectors. With ``metrics_url`` (a Milvus server's
+    Prometheus endpoint), the server-side search latency of the timed searches is reported
+    next to the client-side figure. With ``map_file`` (written by ``harness align``), the
+    probe model's vectors are mapped into the space of each collection the map was fitted
+    for before searching it. ``external``: sidecar files of collections the harness did not
+    build.
     """
-    params = SearchParams(top_k, nprobe)
+    params = SearchParams(top_k, nprobe, ef=ef)
+    kinds = parse_baselines(baselines)
     if repeats < 0:
         raise HarnessError("--repeats cannot be negative")
     if not probes:
@@ -179,6 +192,8 @@ def query(
             rbo_p=rbo_p,
             metrics_url=metrics_url,
             device=device,
+            baselines=kinds,
+            exact=exact,
             space_map=space_map,
             progress=progress,
         )
@@ -201,10 +216,15 @@ def run_query(
     rbo_p: float = 0.9,
     metrics_url: str | None = None,
     device: str = "auto",
+    baselines: Sequence[str] = (),
+    exact: bool = True,
     space_map: MapFile | None = None,
     progress: ProgressFn | None = None,
 ) -> QueryResult:
-    """:func:`query` on an open store, with models loaded by ``load``."""
+    """:func:`query` on an open store, with models loaded by ``load``.
+
+    Long because it is the one loop over collections: each is probed, checked against the
+    probe model, searched with the index and exactly, and timed."""
     params = params or SearchParams()
     names, warnings = distinct_names(collections or store.harness_collections())
     if not names:
@@ -215,33 +235,25 @@ def run_query(
         metrics_url = None
     probe_ref = resolve_model(probe_model) if probe_model else None
     encoded = _ProbeVectors(probes, load, batch_size)
-    hits_rows: list[dict] = []
+    found = Found(probes)
     latency_rows: list[dict] = []
     alignment_rows: list[dict] = []
-    hit_ids: dict[str, list[list[int]]] = {}
     models_used: dict[str, dict] = {}
     steps = _Steps(len(names) * (1 + len(probes) * repeats), progress)
     try:
         for name in names:
             meta = metas[name]
-            incomplete = incomplete_note(store, name, meta)
-            if incomplete:
-                warnings.append(incomplete)
             ref = probe_ref or ref_for_record(meta.model)
             probe = encoded.get(ref)
             embedder, built = probe.embedder, meta.model
             cross_model = probe_ref is not None and built.fingerprint != embedder.fingerprint
-            if not probe_ref and built.fingerprint and built.fingerprint != embedder.fingerprint:
-                warnings.append(
-                    f"model {ref.spec} now has weights {embedder.fingerprint}, "
-                    f"but collection {name} was built with {built.fingerprint}"
-                )
+            warnings.extend(_collection_warnings(store, name, meta, ref, embedder, probe_ref is not None))
             if space_map is not None:
                 space_map.check_source(embedder.alias, embedder.fingerprint, embedder.dimension)
                 if not cross_model:
                     warnings.append(f"{space_map.label} not applied to {name}: the probe model built it")
             mapped = space_map if cross_model else None
-            vectors = _probe_vectors(store, name, meta, probe, mapped)
+            vectors = probe_vectors(store, name, meta, embedder, probe.vectors, mapped)
             models_used[name] = {"collection_model": built.to_dict(), "probe_model": embedder.describe().to_dict()}
             store.ensure_loaded(name)
             if cross_model:
@@ -254,15 +266,17 @@ def run_query(
                         **alignment,
                     }
                 )
-                warning = _cross_model_note(alignment, mapped)
+                warning = cross_model_note(alignment, mapped)
                 if warning:
                     warnings.append(f"{name}: {warning}")
-            results = store.search(name, vectors, params.top_k, params.nprobe)
+            own = params.for_index(meta.index)
+            results = store.search(name, vectors, own.top_k, own.nprobe, ef=own.ef)
             steps.advance(name)
-            hit_ids[name] = [[h.id for h in hits] for hits in results]
-            for item, hits in zip(probes, results):
-                hits_rows.extend(_hit_rows(item, name, hits))
-            latency = _timed_searches(store, name, vectors, params, repeats, metrics_url, steps)
+            # Exact search here is L2: a collection some other tool built with another metric has none.
+            exact_l2 = exact and (meta.index.metric or "L2") == "L2"
+            exact_found = exact_knn_ids(vectors, stream_vectors(store, name), own.top_k) if exact_l2 else None
+            found.add(name, own.setting(meta.index), results, exact_found)
+            latency = _timed_searches(store, name, vectors, own, repeats, metrics_url, steps)
             latency_rows.append(
                 {
                     **latency,
@@ -273,19 +287,10 @@ def run_query(
             )
     finally:
         encoded.close()
-    problems = [e.embedder.problem for e in encoded.encoded.values() if isinstance(e.embedder, CachedEmbedder)]
-    warnings.extend(dict.fromkeys(problem for problem in problems if problem))
-    overlap_rows = [
-        {
-            "probe_id": item.id,
-            "probe": item.text,
-            "collection_a": a,
-            "collection_b": b,
-            **agreement(hit_ids[a][i], hit_ids[b][i], params.top_k, rbo_p),
-        }
-        for a, b in combinations(names, 2)
-        for i, item in enumerate(probes)
-    ]
+    warnings.extend(encoded.problems())
+    for baseline in build_baselines(read_rows(store, names[0]), baselines) if baselines else []:
+        results = baseline.search_texts([p.text for p in probes], params.top_k)
+        found.add(baseline.name, "exact", results, [[h.id for h in hits] for hits in results])
     if store.capabilities.embedded:
         warnings.append(LITE_LATENCY_NOTE)
     manifest = RunManifest(
@@ -298,9 +303,13 @@ def run_query(
             "map": space_map.record() if space_map else None,
             "external": [name for name in names if store.is_external(name)],
             "alignment": alignment_rows,
+            "baselines": {b: DEFINITIONS[b.split(":", 1)[1]] for b in found.settings if is_baseline(b)},
             "search": {
                 "top_k": params.top_k,
                 "nprobe": params.nprobe,
+                "ef": params.ef,
+                "per_collection": found.settings,
+                "exact": exact,
                 "repeats": repeats,
                 "metric": params.metric,
                 "rbo_p": rbo_p,
@@ -311,14 +320,31 @@ def run_query(
         },
         notes=warnings,
     )
+    columns = OVERLAP_COLUMNS + (EXACT_COLUMNS if exact else [])
     return QueryResult(
-        hits=pd.DataFrame(hits_rows, columns=HIT_COLUMNS),
-        overlap=pd.DataFrame(overlap_rows, columns=OVERLAP_COLUMNS),
+        hits=pd.DataFrame(found.hit_rows, columns=HIT_COLUMNS),
+        overlap=pd.DataFrame(found.overlap_rows(params.top_k, rbo_p, exact), columns=columns),
         latency=pd.DataFrame(latency_rows, columns=LATENCY_COLUMNS + (SERVER_LATENCY_COLUMNS if metrics_url else [])),
         manifest=manifest.to_dict(),
         warnings=warnings,
         alignment=pd.DataFrame(alignment_rows),
     )
+
+
+def _collection_warnings(
+    store: VectorStore, name: str, meta: CollectionMeta, ref: ModelRef, embedder: Embedder, probing: bool
+) -> list[str]:
+    warnings = []
+    incomplete = incomplete_note(store, name, meta)
+    if incomplete:
+        warnings.append(incomplete)
+    built = meta.model
+    if not probing and built.fingerprint and built.fingerprint != embedder.fingerprint:
+        warnings.append(
+            f"model {ref.spec} now has weights {embedder.fingerprint}, "
+            f"but collection {name} was built with {built.fingerprint}"
+        )
+    return warnings
 
 
 class _Steps:
@@ -329,35 +355,6 @@ class _Steps:
         self.done += 1
         if self.progress:
             self.progress(Progress(stage, self.done, self.total))
-
-
-def _probe_vectors(
-    store: VectorStore, name: str, meta: CollectionMeta, probe: _Encoded, space_map: MapFile | None
-) -> np.ndarray:
-    """The probe vectors to search this collection with: mapped into its space when a map is
-    given (refused unless fitted for this probe model and this collection's model)."""
-    embedder, dimension = probe.embedder, store.dimension(name)
-    if space_map is None:
-        if dimension != embedder.dimension:
-            raise ModelError(
-                f"probe model {embedder.ref.spec} makes {embedder.dimension}-dimensional vectors, "
-                f"but collection {name} holds {dimension}-dimensional vectors (model {meta.model.alias})"
-            )
-        return probe.vectors
-    space_map.check_target(name, meta.model.alias, meta.model.fingerprint, dimension)
-    return space_map.apply(probe.vectors)
-
-
-def _cross_model_note(alignment: dict, space_map: MapFile | None) -> str | None:
-    """The plain-words alignment note; with a map, judged on the map's held-out figures (rows
-    it was never fitted on), since the sampled stored lines may include its training rows."""
-    if space_map is None:
-        return cross_model_warning(alignment)
-    heldout = space_map.header.heldout
-    if "same_text_cosine" not in heldout or "self_retrieval_at_1" not in heldout:
-        return cross_model_warning(alignment)
-    warning = cross_model_warning(heldout)
-    return f"with {space_map.label} (held-out figures): {warning}" if warning else None
 
 
 def _timed_searches(
@@ -374,59 +371,14 @@ def _timed_searches(
     samples: list[float] = []
     server: dict = {}
     if repeats:
-        store.search(name, vectors[:1], params.top_k, params.nprobe)  # warm-up, untimed
+        store.search(name, vectors[:1], params.top_k, params.nprobe, ef=params.ef)  # warm-up, untimed
         before = read_search_histogram(metrics_url) if metrics_url else None
         for i in range(len(vectors)):
             for _ in range(repeats):
                 started = time.perf_counter()
-                store.search(name, vectors[i : i + 1], params.top_k, params.nprobe)
+                store.search(name, vectors[i : i + 1], params.top_k, params.nprobe, ef=params.ef)
                 samples.append((time.perf_counter() - started) * 1000)
                 steps.advance(name)
         if before is not None and metrics_url:
             server = read_search_histogram(metrics_url).minus(before).summary()
     return {"collection": name, **latency_summary(samples), **server}
-
-
-def cross_model_alignment(
-    store: VectorStore,
-    name: str,
-    embedder: Embedder,
-    batch_size: int = 64,
-    sample: int = ALIGNMENT_SAMPLE,
-    transform: MapFile | None = None,
-) -> dict:
-    """How well a probe model's vectors fit a collection built by another model.
-
-    Mutual kNN and CKA compare the two spaces' shapes; both are blind to a rotation, so
-    they cannot tell whether one model's vectors land near the other's. The same-text
-    cosine and self-retrieval (does the probe model's vector of a stored line find that
-    line?) measure exactly that.
-    """
-    ids, texts, stored = store.sample_rows(name, sample)
-    if len(ids) < 2:
-        return {"rows": len(ids)}
-    probed = embedder.encode(texts, batch_size, role="document")
-    if transform is not None:
-        probed = transform.apply(probed)
-    figures = {"rows": len(ids), **space_alignment(probed, stored, k=min(10, len(ids) - 1))}
-    figures["same_text_cosine"] = same_text_cosine(probed, stored)
-    checked = min(len(ids), 100)
-    found = store.search(name, probed[:checked], 1)
-    figures["self_retrieval_at_1"] = float(np.mean([bool(h) and h[0].id == i for h, i in zip(found, ids[:checked])]))
-    return figures
-
-
-def _hit_rows(probe: Probe, collection: str, hits: list[Hit]) -> list[dict]:
-    return [
-        {
-            "probe_id": probe.id,
-            "probe": probe.text,
-            "collection": collection,
-            "rank": rank,
-            "id": hit.id,
-            "text": hit.text,
-            "group": hit.group,
-            "distance": hit.distance,
-        }
-        for rank, hit in enumerate(hits, start=1)
-    ]

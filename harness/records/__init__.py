@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
 from harness.errors import HarnessError
+from harness.records.index import DEFAULT_INDEX as DEFAULT_INDEX
+from harness.records.index import INDEX_TYPES as INDEX_TYPES
+from harness.records.index import IndexSpec as IndexSpec
+from harness.records.index import IndexType as IndexType
+from harness.records.index import SearchParams as SearchParams
+from harness.records.index import index_type as index_type
+from harness.records.index import search_setting as search_setting
 
 INT64_MAX = 2**63 - 1
 
@@ -80,59 +87,19 @@ class Progress:
 ProgressFn = Callable[[Progress], None]
 
 
-# --- index and search settings ------------------------------------------------------------------
+# --- baselines -------------------------------------------------------------------------------
+
+# Baselines (keyword search, a hashing encoder) are named "baseline:KIND": a colon cannot be
+# in a Milvus collection name, so a baseline's rows can never be mistaken for a collection's.
+BASELINE_PREFIX = "baseline:"
 
 
-@dataclass(frozen=True)
-class IndexSpec:
-    """The vector index a collection is built with."""
-
-    type: str = "IVF_FLAT"
-    metric: str = "L2"
-    nlist: int | None = None
-
-    def index_params(self) -> dict:
-        """Parameters for pymilvus ``add_index``: Lite reads nlist only from the nested
-        ``params``, servers from the flat one, so both are sent."""
-        if self.nlist is None:
-            return {}
-        return {"nlist": int(self.nlist), "params": {"nlist": int(self.nlist)}}
-
-    def to_dict(self) -> dict:
-        return {"type": self.type, "metric": self.metric, "nlist": self.nlist}
-
-    @classmethod
-    def from_dict(cls, data: dict | None) -> "IndexSpec":
-        data = data or {}
-        nlist = data.get("nlist")
-        return cls(str(data.get("type") or "IVF_FLAT"), str(data.get("metric") or "L2"), int(nlist) if nlist else None)
+def baseline_name(kind: str) -> str:
+    return f"{BASELINE_PREFIX}{kind}"
 
 
-@dataclass(frozen=True)
-class SearchParams:
-    """How many hits, and how many IVF lists to search (None: the server's default)."""
-
-    top_k: int = 10
-    nprobe: int | None = None
-    metric: str = "L2"
-
-    def __post_init__(self) -> None:
-        if self.top_k < 1:
-            raise HarnessError("--top-k must be at least 1")
-        if self.nprobe is not None and self.nprobe < 1:
-            raise HarnessError("--nprobe must be at least 1")
-
-    def search_params(self) -> dict:
-        params: dict = {"metric_type": self.metric, "params": {}}
-        if self.nprobe:
-            params["params"]["nprobe"] = int(self.nprobe)
-        return params
-
-    def with_top_k(self, top_k: int) -> "SearchParams":
-        return replace(self, top_k=top_k)
-
-    def with_nprobe(self, nprobe: int | None) -> "SearchParams":
-        return replace(self, nprobe=nprobe)
+def is_baseline(name: object) -> bool:
+    return str(name).startswith(BASELINE_PREFIX)
 
 
 # --- the collection contract -------------------------------------------------------------------
@@ -179,7 +146,7 @@ class CorpusRecord:
         return cls(**_known(cls, dict(data or {})))
 
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -188,7 +155,9 @@ class CollectionMeta:
     later query or evaluate, possibly by a newer harness.
 
     Version history: 0 (no ``schema_version`` key) had the same fields except
-    ``prefix``; 1 adds ``schema_version`` and ``prefix``.
+    ``prefix``; 1 adds ``schema_version`` and ``prefix``; 2 adds the index's build
+    parameters (``index.params``) and the name of its search parameter
+    (``index.search_param``), for index types other than IVF_FLAT.
     """
 
     model: ModelRecord

@@ -1,0 +1,73 @@
+"""Agreement between every two retrievers (collections and baselines) on the probes' top-k
+results, with the configured index search and with exact search over the same vectors, so
+the part of the disagreement that is the index's is apart from the part that is the models'."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from harness.metrics.agreement import agreement
+from harness.metrics.uncertainty import index_and_exact
+from harness.study.base import Frames, Measure, StudyInputs, Table
+from harness.study.context import Context
+
+METRICS = ("overlap_at_k", "jaccard", "rbo", "kendall_tau")
+RBO_P = 0.9
+
+
+class Agreement(Measure):
+    name = "agreement"
+    tables = (
+        Table(
+            "agreement",
+            "Agreement between retrievers on the probes (95% CI over probes; exact = exact search)",
+            "Agreement of top-k results (mean over probes, 95% CI; index_loss = exact - value: "
+            "the part of the disagreement that is the index's)",
+        ),
+        Table("agreement_items", "Agreement per probe"),
+    )
+    definition = (
+        "overlap@k = |A∩B|/k, Jaccard, extrapolated RBO (p 0.9) and Kendall tau-b over common items of two "
+        "retrievers' top-k lists per probe; value with each collection's configured index search, exact with exact "
+        "search over the same stored vectors; index_loss = exact - value"
+    )
+    per_pair = True
+    on_baselines = frozenset({"bm25", "hashing"})
+
+    def wanted(self, inputs: StudyInputs) -> bool:
+        return bool(inputs.probes)
+
+    def prepare(self, ctx: Context, inputs: StudyInputs) -> None:
+        assert inputs.probes is not None
+        texts = [p.text for p in inputs.probes]
+        k = ctx.settings.top_k
+        index = [[h.id for h in hits] for hits in ctx.search_texts(texts, k)]
+        exact = [[h.id for h in hits] for hits in ctx.search_texts(texts, k, exact=True)] if not ctx.baseline else index
+        ctx.memo[self.name] = {"index": index, "exact": exact}
+
+    def run_pair(self, a: Context, b: Context, inputs: StudyInputs) -> Frames:
+        assert inputs.probes is not None
+        k = a.settings.top_k
+        items = [
+            {
+                "collection_a": a.name,
+                "collection_b": b.name,
+                "probe_id": probe.id,
+                "search": search,
+                **agreement(a.memo[self.name][search][i], b.memo[self.name][search][i], k, RBO_P),
+            }
+            for search in ("index", "exact")
+            for i, probe in enumerate(inputs.probes)
+        ]
+        frame = pd.DataFrame(items)
+        index, exact = frame[frame["search"] == "index"], frame[frame["search"] == "exact"]
+        rows = [
+            {
+                "collection_a": a.name,
+                "collection_b": b.name,
+                "k": k,
+                **index_and_exact(metric, index[metric], exact[metric], a.settings.seed),
+            }
+            for metric in METRICS
+        ]
+        return {"agreement": pd.DataFrame(rows), "agreement_items": frame}
