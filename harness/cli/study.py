@@ -104,9 +104,7 @@ def evaluate(
 ):
     """Compare the models behind the collections: cost, quality, index fidelity, space alignment."""
     from harness.output.report import write_study
-    from harness.output.terminal import frame_table
     from harness.study import evaluate as run_evaluate
-    from harness.study import tables
 
     if html and not output:
         raise HarnessError("--html needs --output DIR (the plots and tables are written there)")
@@ -138,20 +136,25 @@ def evaluate(
             external=external or (),
             progress=progress,
         )
-    for name, table in tables().items():
-        frame = study.tables[name]
-        if table.terminal and not frame.empty:
-            out.print(frame_table(frame, title=table.terminal))
-    if not study.retrieval.empty and study.unanswered.empty:
-        out.print("every judged probe has a judged-relevant line in the top k of at least one retriever")
-    for row in study.alignment.itertuples(index=False) if not study.alignment.empty else ():
-        if row.warning:
-            out.print(f"[yellow]note:[/] {row.collection_a} vs {row.collection_b}: {row.warning}")
-    for warning in study.warnings:
-        out.print(f"[yellow]note:[/] {warning}")
+    show_study(out, study, query, align)
     if output:
         written = write_study(study, output, query_dir=query, html=html, align_dir=align)
         out.print(f"wrote {len(written)} files to {output}" + (f"; report {html}" if html else ""))
+
+
+def show_study(out, study, query_dir: Optional[Path] = None, align_dir: Optional[Path] = None) -> None:
+    """What the terminal shows after an evaluation: the key tables, notes, and the verdict."""
+    from harness.aligning import load_align
+    from harness.output.report import names_for, read_query
+    from harness.output.terminal import print_study
+    from harness.output.verdict import build_verdict
+
+    query = read_query(query_dir)
+    aligned = load_align(align_dir)[0] if align_dir else None
+    verdict = build_verdict(study, names_for(study, query), query.get("latency"), aligned)
+    print_study(out, study, verdict)
+    for warning in study.warnings:
+        out.print(f"[yellow]note:[/] {warning}")
 
 
 def report(
