@@ -22,7 +22,7 @@ from harness.cache import CachedEmbedder, open_cache, with_cache
 from harness.errors import HarnessError, StoreError
 from harness.inputs import CorpusReader, chunked
 from harness.manifest import now
-from harness.models import Embedder, load_model, resolve_model
+from harness.models import Embedder, load_model, resolve_model, similarity_note, with_prompts
 from harness.records import CollectionMeta, CorpusRecord, IndexSpec, Progress, ProgressFn
 from harness.store import VectorStore, collection_name, connect, default_nlist, redact_uri
 
@@ -129,6 +129,16 @@ def _check_existing(store: VectorStore, name: str, embedder: Embedder, corpus_sh
             f"not {embedder.ref.spec} (weights {embedder.fingerprint}); "
             "use --recreate to rebuild it, or --prefix for a separate set"
         )
+    described = embedder.describe()
+    for what, before, now_ in (
+        ("document prompt", built_by.document_prompt, described.document_prompt),
+        ("normalisation", built_by.normalized, described.normalized),
+    ):
+        if before is not None and now_ is not None and before != now_:
+            raise StoreError(
+                f"collection {name} was built with {what} {before!r}, not {now_!r}: its vectors would not "
+                "compare; use --recreate to rebuild it, or --prefix for a separate set"
+            )
     if meta.corpus.sha256 != corpus_sha:
         raise StoreError(
             f"collection {name} holds a different corpus ({meta.corpus.path or '?'}); "
@@ -250,6 +260,10 @@ def ingest_model(
     name = collection_name(embedder.alias, prefix)
     segment_rows = store.capabilities.segment_rows
     result = ModelIngest(embedder.alias, name, embedder.dimension, embedder.fingerprint, load_s=embedder.load_seconds)
+    described = embedder.describe()
+    note = similarity_note(embedder.alias, described.similarity_fn_name, described.normalized)
+    if note:
+        result.notes.append(note)
     meta = _open_collection(store, name, embedder, reader, corpus_sha, nlist, prefix, recreate)
     finished = False
     existed = False
@@ -309,12 +323,18 @@ def ingest(
     trust_remote_code: bool = False,
     recreate: bool = False,
     cache: bool | str | Path = True,
+    query_prompt: str | None = None,
+    document_prompt: str | None = None,
     text_column: str = "text",
     id_column: str | None = "id",
     group_column: str | None = "group",
     progress: ProgressFn | None = None,
 ) -> IngestReport:
-    """Embed a corpus with each model into its own collection; returns what was done."""
+    """Embed a corpus with each model into its own collection; returns what was done.
+
+    A model may be a variant (``all-MiniLM-L6-v2@onnx``), built on first use. Corpus lines
+    are encoded as documents, with the model's document prompt or ``document_prompt``;
+    ``query_prompt`` is recorded for the queries that will search the collection."""
     if not models:
         raise HarnessError("no model given")
     if nlist is not None and nlist < 1:
@@ -322,7 +342,7 @@ def ingest(
     for value, option in ((batch_size, "--batch-size"), (chunk_size, "--chunk-size")):
         if value < 1:
             raise HarnessError(f"{option} must be at least 1")
-    refs = [resolve_model(m) for m in models]
+    refs = [with_prompts(resolve_model(m), query_prompt, document_prompt) for m in models]
     aliases = [collection_name(r.alias, prefix) for r in refs]
     if len(set(aliases)) != len(aliases):
         raise HarnessError(f"two models map to the same collection name: {', '.join(aliases)}")
@@ -348,7 +368,8 @@ def ingest(
     try:
         for ref in refs:
             embedder = with_cache(
-                load_model(ref, device=device, trust_remote_code=trust_remote_code, half=half), embedding_cache
+                load_model(ref, device=device, trust_remote_code=trust_remote_code, half=half, progress=progress),
+                embedding_cache,
             )
             try:
                 report.models.append(

@@ -20,7 +20,15 @@ from harness.metrics.agreement import agreement
 from harness.metrics.latency import latency_summary
 from harness.metrics.prometheus import read_search_histogram
 from harness.metrics.spaces import cross_model_warning, same_text_cosine, space_alignment
-from harness.models import Embedder, ModelRef, load_model, ref_for_record, resolve_model
+from harness.models import (
+    Embedder,
+    ModelRef,
+    load_model,
+    ref_for_record,
+    resolve_model,
+    similarity_note,
+    with_prompts,
+)
 from harness.records import CollectionMeta, Hit, Probe, Progress, ProgressFn, SearchParams
 from harness.store import VectorStore, connect, distinct_names, incomplete_note, redact_uri
 
@@ -107,15 +115,15 @@ class _ProbeVectors:
         self.encoded: dict[str, _Encoded] = {}
 
     def get(self, ref: ModelRef) -> _Encoded:
-        if ref.source not in self.encoded:
+        if ref.key not in self.encoded:
             embedder = self.load(ref)
             hits_before = embedder.stats.hits if isinstance(embedder, CachedEmbedder) else 0
             started = time.perf_counter()
             vectors = embedder.encode(self.texts, self.batch_size, role="query")
             embed_ms = (time.perf_counter() - started) * 1000 / len(self.texts)
             from_cache = (embedder.stats.hits - hits_before) if isinstance(embedder, CachedEmbedder) else 0
-            self.encoded[ref.source] = _Encoded(embedder, vectors, embed_ms, from_cache)
-        return self.encoded[ref.source]
+            self.encoded[ref.key] = _Encoded(embedder, vectors, embed_ms, from_cache)
+        return self.encoded[ref.key]
 
     def close(self) -> None:
         for encoded in self.encoded.values():
@@ -137,11 +145,15 @@ def query(
     rbo_p: float = 0.9,
     cache: bool | str | Path = True,
     metrics_url: str | None = None,
+    query_prompt: str | None = None,
+    document_prompt: str | None = None,
     progress: ProgressFn | None = None,
 ) -> QueryResult:
     """Search every collection with every probe; hits, pairwise agreement and latency.
 
-    With ``metrics_url`` (a Milvus server's Prometheus endpoint), the server-side search
+    Probes are encoded as queries, with the query prompt recorded for each collection at
+    ingest (the model's own, or the one chosen then), or ``query_prompt``. With
+    ``metrics_url`` (a Milvus server's Prometheus endpoint), the server-side search
     latency of the timed searches is reported next to the client-side figure.
     """
     params = SearchParams(top_k, nprobe)
@@ -156,7 +168,10 @@ def query(
             store,
             probes,
             collections,
-            lambda ref: with_cache(load_model(ref, device=device), embedding_cache),
+            lambda ref: with_cache(
+                load_model(with_prompts(ref, query_prompt, document_prompt), device=device, progress=progress),
+                embedding_cache,
+            ),
             probe_model=probe_model,
             params=params,
             repeats=repeats,
@@ -210,6 +225,9 @@ def run_query(
             incomplete = incomplete_note(store, name, meta)
             if incomplete:
                 warnings.append(incomplete)
+            similarity = similarity_note(name, meta.model.similarity_fn_name, meta.model.normalized)
+            if similarity:
+                warnings.append(similarity)
             ref = probe_ref or ref_for_record(meta.model)
             probe = encoded.get(ref)
             embedder, built = probe.embedder, meta.model

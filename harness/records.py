@@ -142,6 +142,9 @@ def _known(cls, data: dict) -> dict:
     return {k: v for k, v in data.items() if k in names}
 
 
+_MODEL_CORE = ("alias", "spec", "source", "fingerprint", "dimension", "parameters", "max_seq_length")
+
+
 @dataclass(frozen=True)
 class ModelRecord:
     """What a collection (or a manifest) records about the model that made its vectors."""
@@ -153,9 +156,19 @@ class ModelRecord:
     dimension: int | None = None
     parameters: int | None = None
     max_seq_length: int | None = None
+    # Optional, added with model variants and prompts; absent (None or "") in older metadata.
+    variant: str = ""  # canonical variant label ("onnx-qint8,dim=256"); "" for the model itself
+    base_fingerprint: str = ""  # a variant's base model's weights fingerprint
+    query_prompt: str | None = None  # prompt text put before probes
+    document_prompt: str | None = None  # prompt text put before corpus lines
+    similarity_fn_name: str | None = None  # the model's own similarity: cosine, dot, euclidean, manhattan
+    normalized: bool | None = None  # vectors are stored unit length (so L2 ranks as cosine)
+    size_bytes: int | None = None  # the model's (or variant artefact's) size on disk
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Every field, except the optional ones left unset: older metadata reads back unchanged."""
+        data = asdict(self)
+        return {k: v for k, v in data.items() if k in _MODEL_CORE or v not in (None, "")}
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "ModelRecord":

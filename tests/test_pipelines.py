@@ -18,7 +18,7 @@ from harness.records import Probe
 from harness.study import MEASURES, StudyInputs, StudySettings, run_study
 from harness.study.base import Measure, Table
 
-from fakes import FakeEmbedder, MemoryStore
+from fakes import FakeEmbedder, FakeVariant, MemoryStore
 
 LINES = [
     f"{a} {b} {c}"
@@ -96,9 +96,10 @@ def test_query_agreement_and_cross_model_warning(corpus):
 def study_store(corpus):
     store = MemoryStore()
     a, b = FakeEmbedder("fake-a"), FakeEmbedder("fake-b", seed=3)
-    _ingest(store, corpus, a)
-    _ingest(store, corpus, b)
-    return store, _loader(a, b)
+    cut = FakeVariant(a, 4)
+    for embedder in (a, b, cut):
+        _ingest(store, corpus, embedder)
+    return store, _loader(a, b, cut)
 
 
 def _inputs():
@@ -140,6 +141,7 @@ def test_every_measure_on_the_fakes(study_store):
         "sentence2",
         "gold",
         "harness_fake_a",
+        "harness_fake_a_dim_4",
         "harness_fake_b",
     ]
     row = study.contrast.set_index("collection").loc["harness_fake_a"]

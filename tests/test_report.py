@@ -44,6 +44,7 @@ def test_evaluate_and_report_end_to_end(run_cli, tiny_models, small_corpus, stud
     args = ["ingest", "--corpus", small_corpus, "--uri", db, "--nlist", "2"]
     for name in ("tiny-a", "tiny-b"):
         args += ["--model", tiny_models[name]]
+    args += ["--model", f"{tiny_models['tiny-a']}@dim=8"]  # a variant, compared with its base too
     assert run_cli(*args).code == 0
     query_dir = tmp_path / "q"
     result = run_cli("query", "--uri", db, "--probes", probes, "--repeats", "2", "--output", query_dir, "--show", "0")
@@ -83,10 +84,10 @@ def test_evaluate_and_report_end_to_end(run_cli, tiny_models, small_corpus, stud
     for name in TABLES:
         for suffix in ("csv", "json", "parquet"):
             assert (out / f"{name}.{suffix}").is_file(), f"{name}.{suffix}"
-    collections = ["harness_tiny_a", "harness_tiny_b"]
+    collections = ["harness_tiny_a", "harness_tiny_a_dim_8", "harness_tiny_b"]
     cost = pd.read_csv(out / "cost.csv")
     assert cost["collection"].tolist() == collections
-    assert (cost["dimension"] == 16).all() and (cost["sentences_per_s"] > 0).all() and (cost["size_mb"] > 0).all()
+    assert cost["dimension"].tolist() == [16, 8, 16] and (cost["sentences_per_s"] > 0).all() and (cost["size_mb"] > 0).all()
     assert (cost["parameters"] > 0).all() and (cost["load_s"] > 0).all() and cost["peak_memory_mb"].notna().all()
     contrast = pd.read_csv(out / "contrast.csv")
     pairs = pd.read_csv(out / "pair_scores.csv")
@@ -99,7 +100,7 @@ def test_evaluate_and_report_end_to_end(run_cli, tiny_models, small_corpus, stud
     graded = pd.read_csv(out / "graded.csv")
     assert graded["spearman"].between(-100, 100).all() and (graded["n"] > 10).all()
     retrieval = pd.read_csv(out / "retrieval.csv")
-    assert retrieval["probes"].tolist() == [2, 2]
+    assert retrieval["probes"].tolist() == [2, 2, 2]
     assert retrieval[["recall_at_k", "ndcg_at_10", "mrr"]].apply(lambda c: c.between(0, 1)).all().all()
     coherence = pd.read_csv(out / "coherence.csv")
     assert (coherence["groups"] == 6).all() and coherence["coherence"].between(0, 1).all()
@@ -109,18 +110,26 @@ def test_evaluate_and_report_end_to_end(run_cli, tiny_models, small_corpus, stud
     fidelity = pd.read_csv(out / "fidelity.csv")
     assert set(fidelity["nprobe"]) == {1, 2}
     # searching every list is exact search
-    assert fidelity.loc[fidelity["nprobe"] == 2, "recall_at_k"].tolist() == pytest.approx([1.0, 1.0])
+    assert fidelity.loc[fidelity["nprobe"] == 2, "recall_at_k"].tolist() == pytest.approx([1.0, 1.0, 1.0])
     summary = pd.read_csv(out / "fidelity_summary.csv")
     assert summary["nprobe_for_0_99"].le(2).all()
     alignment = pd.read_csv(out / "alignment.csv")
     records = len({line for line in small_corpus.read_text().splitlines() if line and not line.startswith("#")})
-    assert len(alignment) == 1 and alignment["rows"].iloc[0] == records
+    assert len(alignment) == 3 and (alignment["rows"] == records).all()
+    variants = pd.read_csv(out / "variants.csv")
+    assert variants[["collection", "base", "variant"]].values.tolist() == [
+        ["harness_tiny_a_dim_8", "harness_tiny_a", "dim=8"]
+    ]
+    # truncation keeps the direction of the first 8 dimensions: same-text cosine 1 against them
+    assert variants["same_text_cosine_min"].iloc[0] == pytest.approx(1.0, abs=1e-5)
+    assert variants[["bytes_per_row", "base_bytes_per_row"]].values.tolist() == [[32, 64]]
+    assert variants["overlap_at_k"].between(0, 1).all() and variants["recall_at_k_delta"].notna().all()
     assert alignment["cka"].between(0, 1.0000001).all()
 
     study = json.loads((out / "study.json").read_text())
     plots = study["plots"]
-    assert {"similarity", "efficiency", "contrast_vs_time", "overlap", "latency", "ivf_recall"} <= set(plots)
-    assert sum(name.startswith("affinity:") for name in plots) == 2
+    assert {"similarity", "efficiency", "contrast_vs_time", "overlap", "latency", "ivf_recall", "variants"} <= set(plots)
+    assert sum(name.startswith("affinity:") for name in plots) == 3
     for path in plots.values():
         assert (out / path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = html.read_text()

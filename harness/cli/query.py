@@ -10,10 +10,12 @@ from harness.cli.common import (
     CollectionsOpt,
     ConfigOpt,
     DeviceOpt,
+    DocumentPromptOpt,
     NoCacheOpt,
     NprobeOpt,
     OutputOpt,
     ProbesOpt,
+    QueryPromptOpt,
     TokenOpt,
     TopKOpt,
     UriOpt,
@@ -50,6 +52,8 @@ def query(
     token: TokenOpt = None,
     device: DeviceOpt = "auto",
     no_cache: NoCacheOpt = False,
+    query_prompt: QueryPromptOpt = None,
+    document_prompt: DocumentPromptOpt = None,
     config: ConfigOpt = None,
 ):
     """Probe every collection and report hits side by side, agreement and latency."""
@@ -77,6 +81,8 @@ def query(
             device=device,
             cache=not no_cache,
             metrics_url=metrics_url,
+            query_prompt=query_prompt,
+            document_prompt=document_prompt,
             progress=progress,
         )
     if show:

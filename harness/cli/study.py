@@ -12,9 +12,11 @@ from harness.cli.common import (
     CollectionsOpt,
     ConfigOpt,
     DeviceOpt,
+    DocumentPromptOpt,
     NprobeOpt,
     OutputOpt,
     ProbesOpt,
+    QueryPromptOpt,
     TokenOpt,
     TopKOpt,
     UriOpt,
@@ -81,9 +83,12 @@ def evaluate(
     uri: UriOpt = None,
     token: TokenOpt = None,
     device: DeviceOpt = "auto",
+    query_prompt: QueryPromptOpt = None,
+    document_prompt: DocumentPromptOpt = None,
     config: ConfigOpt = None,
 ):
-    """Compare the models behind the collections: cost, quality, index fidelity, space alignment."""
+    """Compare the models behind the collections: cost, quality, index fidelity, space alignment,
+    and each variant against its base."""
     from harness.output.report import write_study
     from harness.output.terminal import frame_table
     from harness.study import evaluate as run_evaluate
@@ -112,6 +117,8 @@ def evaluate(
             coherence_sample=coherence_sample,
             fidelity_sample=fidelity_sample,
             alignment_sample=alignment_sample,
+            query_prompt=query_prompt,
+            document_prompt=document_prompt,
             progress=progress,
         )
     for name, table in tables().items():

@@ -26,6 +26,7 @@ PLOT_TITLES = {
     "overlap": "Agreement between collections (query output)",
     "latency": "Search latency (query output)",
     "ivf_recall": "IVF recall vs nprobe",
+    "variants": "Variants: agreement with the base vs encode speed",
 }
 
 
@@ -58,6 +59,7 @@ def write_plots(study: Study, directory: str | Path, query_dir: str | Path | Non
         "overlap": plots.overlap_heatmap(overlap, folder / "overlap.png"),
         "latency": plots.latency(latency, folder / "latency.png"),
         "ivf_recall": plots.ivf_recall(study.fidelity, folder / "ivf_recall.png"),
+        "variants": plots.variant_tradeoff(study.variants, study.cost, folder / "variants.png"),
     }
     if not study.affinity.empty:
         for i, name in enumerate(dict.fromkeys(study.affinity["collection"])):

@@ -11,7 +11,7 @@ import pandas as pd
 from harness.errors import HarnessError
 from harness.inputs import CorpusReader, load_probes, read_pairs, read_qrels
 from harness.manifest import RunManifest
-from harness.models import load_model
+from harness.models import load_model, similarity_note, with_prompts
 from harness.records import Progress, ProgressFn, SearchParams
 from harness.store import VectorStore, connect, distinct_names, redact_uri
 from harness.study.base import Frames, Measure, StudyInputs, StudySettings
@@ -70,9 +70,12 @@ def evaluate(
     fidelity_sample: int = 200,
     alignment_sample: int = 1000,
     seed: int = 0,
+    query_prompt: str | None = None,
+    document_prompt: str | None = None,
     progress: ProgressFn | None = None,
 ) -> Study:
-    """Run the comparison study over the harness collections in one Milvus."""
+    """Run the comparison study over the harness collections in one Milvus (variants are
+    also compared with their base, see :mod:`harness.study.measures.variants`)."""
     SearchParams(top_k, nprobe)  # the same checks as query
     if repeats < 1:
         raise HarnessError("--repeats must be at least 1")
@@ -93,7 +96,14 @@ def evaluate(
     store = connect(uri, token)
     try:
         # No embedding cache: the study times the models themselves.
-        return run_study(store, collections, inputs, settings, lambda ref: load_model(ref, device=device), progress)
+        return run_study(
+            store,
+            collections,
+            inputs,
+            settings,
+            lambda ref: load_model(with_prompts(ref, query_prompt, document_prompt), device=device, progress=progress),
+            progress,
+        )
     finally:
         store.close()
 
@@ -143,6 +153,10 @@ def run_study(
     pairs = list(combinations(contexts, 2))
     runs = _Runs(len(contexts) * len(single) + len(pairs) * len(paired), progress)
     runs.warnings.extend(notes)
+    for ctx in contexts:
+        runs.warnings.extend(
+            filter(None, [similarity_note(ctx.name, ctx.meta.model.similarity_fn_name, ctx.meta.model.normalized)])
+        )
     for ctx in contexts:
         for measure in single:
             runs.run(measure, ctx.name, measure.run, ctx, inputs)

@@ -11,8 +11,18 @@ from harness.study.measures.cost import Cost
 from harness.study.measures.fidelity import Fidelity
 from harness.study.measures.pairs import Contrast, Graded
 from harness.study.measures.retrieval import Retrieval
+from harness.study.measures.variants import Variants
 
-MEASURES: tuple[Measure, ...] = (Cost(), Contrast(), Graded(), Retrieval(), Coherence(), Fidelity(), Alignment())
+MEASURES: tuple[Measure, ...] = (
+    Cost(),
+    Contrast(),
+    Graded(),
+    Retrieval(),
+    Coherence(),
+    Fidelity(),
+    Alignment(),
+    Variants(),
+)
 
 
 def tables() -> dict[str, Table]:

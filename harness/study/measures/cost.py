@@ -76,6 +76,13 @@ class PeakMemory:
             self.peak_mb = max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - self._maxrss) / 1e6
 
 
+def _size_mb(size_bytes: int | None, ctx: CollectionContext) -> float:
+    """What the model (or a variant's exported or distilled artefact) takes on disk."""
+    if size_bytes is None:
+        size_bytes = folder_size(ctx.ref.path) if ctx.ref.path else None
+    return round(size_bytes / 1e6, 2) if size_bytes is not None else float("nan")
+
+
 class Cost(Measure):
     name = "cost"
     tables = (Table("cost", "Per-model cost", "Cost (times are medians; memory is the peak while encoding)"),)
@@ -119,7 +126,7 @@ class Cost(Measure):
             "model": embedder.alias,
             "dimension": embedder.dimension,
             "parameters": embedder.parameters,
-            "size_mb": round(folder_size(ctx.ref.path) / 1e6, 2) if ctx.ref.path else float("nan"),
+            "size_mb": _size_mb(embedder.describe().size_bytes, ctx),
             "load_s": load_s,
             "encode_sentences": len(texts),
             "sentences_per_s": throughput,
