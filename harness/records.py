@@ -143,6 +143,7 @@ def _known(cls, data: dict) -> dict:
 
 
 _MODEL_CORE = ("alias", "spec", "source", "fingerprint", "dimension", "parameters", "max_seq_length")
+_BLANK = ("variant", "base_fingerprint")  # "" there is the default, not a value
 
 
 @dataclass(frozen=True)
@@ -166,9 +167,10 @@ class ModelRecord:
     size_bytes: int | None = None  # the model's (or variant artefact's) size on disk
 
     def to_dict(self) -> dict:
-        """Every field, except the optional ones left unset: older metadata reads back unchanged."""
+        """Every field, except the optional ones left unset: older metadata reads back unchanged.
+        An empty prompt is kept: it means "no prompt", where an absent one means "not recorded"."""
         data = asdict(self)
-        return {k: v for k, v in data.items() if k in _MODEL_CORE or v not in (None, "")}
+        return {k: v for k, v in data.items() if k in _MODEL_CORE or not (v is None or (v == "" and k in _BLANK))}
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "ModelRecord":

@@ -87,7 +87,11 @@ def test_evaluate_and_report_end_to_end(run_cli, tiny_models, small_corpus, stud
     collections = ["harness_tiny_a", "harness_tiny_a_dim_8", "harness_tiny_b"]
     cost = pd.read_csv(out / "cost.csv")
     assert cost["collection"].tolist() == collections
-    assert cost["dimension"].tolist() == [16, 8, 16] and (cost["sentences_per_s"] > 0).all() and (cost["size_mb"] > 0).all()
+    assert (
+        cost["dimension"].tolist() == [16, 8, 16]
+        and (cost["sentences_per_s"] > 0).all()
+        and (cost["size_mb"] > 0).all()
+    )
     assert (cost["parameters"] > 0).all() and (cost["load_s"] > 0).all() and cost["peak_memory_mb"].notna().all()
     contrast = pd.read_csv(out / "contrast.csv")
     pairs = pd.read_csv(out / "pair_scores.csv")
@@ -128,7 +132,9 @@ def test_evaluate_and_report_end_to_end(run_cli, tiny_models, small_corpus, stud
 
     study = json.loads((out / "study.json").read_text())
     plots = study["plots"]
-    assert {"similarity", "efficiency", "contrast_vs_time", "overlap", "latency", "ivf_recall", "variants"} <= set(plots)
+    assert {"similarity", "efficiency", "contrast_vs_time", "overlap", "latency", "ivf_recall", "variants"} <= set(
+        plots
+    )
     assert sum(name.startswith("affinity:") for name in plots) == 3
     for path in plots.values():
         assert (out / path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
