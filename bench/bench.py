@@ -389,6 +389,7 @@ def main() -> None:
     parser.add_argument("--variant-model", default="all-MiniLM-L6-v2", help="base model of the variants in (g)")
     parser.add_argument("--variant-sample", type=int, default=2000, help="lines encoded by each variant in (g)")
     parser.add_argument("--variant-probes", type=int, default=100, help="probe lines for overlap@10 in (g)")
+    parser.add_argument("--onnx-rounds", type=int, default=2, help="alternated raw encode / @onnx ingest rounds")
     parser.add_argument("--skip-variants", action="store_true")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--loop-sample", type=int, default=1000, help="sentences timed in the per-sentence loop")
@@ -408,7 +409,7 @@ def main() -> None:
     if args.smoke:
         args.lines, args.rss_sizes = min(args.lines, 2000), "2000,4000"
         args.loop_sample, args.probes, args.search_repeats = 100, 10, 3
-        args.variant_sample, args.variant_probes = 500, 20
+        args.variant_sample, args.variant_probes, args.onnx_rounds = 500, 20, 1
         args.model = args.model or STATIC
     args.model = args.model or "all-MiniLM-L6-v2"
 

@@ -216,8 +216,8 @@ def _load_torch(
     )
     load_seconds = time.perf_counter() - started
     fingerprint = weights_fingerprint(model)
-    if ref.path is not None and ref.variant.is_base:
-        remember_fingerprint(ref.path, fingerprint)  # its variants then load without hashing again
+    if ref.path is not None:
+        remember_fingerprint(ref.path, fingerprint)  # its built variants then load without hashing again
     if half:
         if str(model.device) == "cpu":
             raise ModelError("--half needs a GPU (--device cuda); half precision on CPU is slower, not faster")
