@@ -18,7 +18,7 @@ $(BIN)/harness: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "$(TORCH)" || $(BIN)/pip install --quiet --index-url $(TORCH_INDEX) "$(TORCH)"
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[models,test]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[models,onnx,static,test]"
 	$(BIN)/pip check
 	touch $(BIN)/harness
 

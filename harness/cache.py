@@ -1,12 +1,14 @@
 """On-disk embedding cache keyed by (what the vectors depend on, text hash).
 
-One SQLite file per key (a model's weights fingerprint, with its precision), so clearing
-one model's vectors is deleting a file. :class:`CachedEmbedder` wraps any embedder and is
+One SQLite file per key (a model's fingerprint, which covers its weights and variant, with
+its precision, normalisation and the prompt of the role encoded), so clearing one model's
+vectors is deleting a file. :class:`CachedEmbedder` wraps any embedder and is
 itself one, so a pipeline encodes the same way with or without the cache.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 from dataclasses import dataclass
@@ -124,6 +126,7 @@ class CachedEmbedder:
         self.cache = cache
         self.stats = CacheStats()
         self.problem: str | None = None  # set when the cache failed and is no longer used
+        self._prompts: dict[str, str] | None = None
 
     @property
     def ref(self) -> ModelRef:
@@ -161,10 +164,21 @@ class CachedEmbedder:
     def cache_key(self) -> str:
         return self.inner.cache_key
 
+    def key_for(self, role: Role) -> str:
+        """The cache file for one role: the model's key, and the prompt put before the texts
+        (a model with no prompts shares its vectors between probes and corpus lines)."""
+        if self._prompts is None:
+            record = self.inner.describe()
+            self._prompts = {"query": record.query_prompt or "", "document": record.document_prompt or ""}
+        prompt = self._prompts[role]
+        if not prompt:
+            return self.inner.cache_key
+        return f"{self.inner.cache_key}-p{hashlib.blake2b(prompt.encode('utf-8'), digest_size=4).hexdigest()}"
+
     def encode(self, texts: Sequence[str], batch_size: int = 64, role: Role = "document") -> np.ndarray:
         if self.problem is not None:
             return self.inner.encode(texts, batch_size=batch_size, role=role)
-        key = self.inner.cache_key
+        key = self.key_for(role)
         ids = [text_id(t) for t in texts]
         try:
             cached = self.cache.get(key, list(dict.fromkeys(ids)), self.dimension)

@@ -8,8 +8,6 @@ is missing and never duplicates a row.
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -22,9 +20,10 @@ from harness.cache import CachedEmbedder, open_cache, with_cache
 from harness.errors import HarnessError, StoreError
 from harness.inputs import CorpusReader, chunked
 from harness.manifest import now
-from harness.models import Embedder, load_model, resolve_model
+from harness.models import Embedder, load_model, resolve_model, similarity_note, with_prompts
 from harness.records import DEFAULT_INDEX, CollectionMeta, CorpusRecord, IndexSpec, Progress, ProgressFn
 from harness.store import VectorStore, collection_name, connect, index_spec, redact_uri
+from harness.store.inserter import Inserter
 
 
 @dataclass
@@ -66,46 +65,6 @@ class IngestReport:
         return pd.DataFrame([asdict(m) for m in self.models])
 
 
-class _Inserter:
-    """A worker thread that inserts chunks while the caller encodes the next."""
-
-    def __init__(self, store: VectorStore, name: str):
-        self.store = store
-        self.name = name
-        self.seconds = 0.0
-        self.error: BaseException | None = None
-        self._queue: queue.Queue = queue.Queue(maxsize=2)
-        self._thread = threading.Thread(target=self._run, name=f"insert-{name}", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            if self.error is not None:
-                continue
-            started = time.perf_counter()
-            try:
-                self.store.insert(self.name, *item)
-            except BaseException as exc:  # re-raised in the caller's thread
-                self.error = exc
-            self.seconds += time.perf_counter() - started
-
-    def put(self, *item) -> None:
-        self._raise()
-        self._queue.put(item)
-
-    def finish(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-        self._raise()
-
-    def _raise(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-
 def _collection_meta(
     embedder: Embedder, corpus_path: Path, corpus_sha: str, index: IndexSpec, complete: bool, rows: int, prefix: str
 ) -> CollectionMeta:
@@ -130,6 +89,16 @@ def _check_existing(store: VectorStore, name: str, embedder: Embedder, corpus_sh
             f"not {embedder.ref.spec} (weights {embedder.fingerprint}); "
             "use --recreate to rebuild it, or --prefix for a separate set"
         )
+    described = embedder.describe()
+    for what, before, now_ in (
+        ("document prompt", built_by.document_prompt, described.document_prompt),
+        ("normalisation", built_by.normalized, described.normalized),
+    ):
+        if before is not None and now_ is not None and before != now_:
+            raise StoreError(
+                f"collection {name} was built with {what} {before!r}, not {now_!r}: its vectors would not "
+                "compare; use --recreate to rebuild it, or --prefix for a separate set"
+            )
     if meta.corpus.sha256 != corpus_sha:
         raise StoreError(
             f"collection {name} holds a different corpus ({meta.corpus.path or '?'}); "
@@ -151,7 +120,7 @@ def _add_missing_rows(
     total_hint: int | None,
 ) -> None:
     """Encode and insert the records the collection lacks, overlapping the two."""
-    inserter = _Inserter(store, name)
+    inserter = Inserter(store, name)
     done = 0
     try:
         for chunk in chunked(reader, chunk_size):
@@ -259,6 +228,10 @@ def ingest_model(
 
     planned = spec_for(total_hint or 1)  # refuses --nlist on a type without lists before any work
     result = ModelIngest(embedder.alias, name, embedder.dimension, embedder.fingerprint, load_s=embedder.load_seconds)
+    described = embedder.describe()
+    note = similarity_note(embedder.alias, described.similarity_fn_name, described.normalized)
+    if note:
+        result.notes.append(note)
     meta = _open_collection(store, name, embedder, reader, corpus_sha, planned, prefix, recreate)
     finished = False
     existed = False
@@ -318,12 +291,18 @@ def ingest(
     trust_remote_code: bool = False,
     recreate: bool = False,
     cache: bool | str | Path = True,
+    query_prompt: str | None = None,
+    document_prompt: str | None = None,
     text_column: str = "text",
     id_column: str | None = "id",
     group_column: str | None = "group",
     progress: ProgressFn | None = None,
 ) -> IngestReport:
-    """Embed a corpus with each model into its own collection; returns what was done."""
+    """Embed a corpus with each model into its own collection; returns what was done.
+
+    A model may be a variant (``all-MiniLM-L6-v2@onnx``), built on first use. Corpus lines
+    are encoded as documents, with the model's document prompt or ``document_prompt``;
+    ``query_prompt`` is recorded for the queries that will search the collection."""
     if not models:
         raise HarnessError("no model given")
     if nlist is not None and nlist < 1:
@@ -332,7 +311,7 @@ def ingest(
     for value, option in ((batch_size, "--batch-size"), (chunk_size, "--chunk-size")):
         if value < 1:
             raise HarnessError(f"{option} must be at least 1")
-    refs = [resolve_model(m) for m in models]
+    refs = [with_prompts(resolve_model(m), query_prompt, document_prompt) for m in models]
     aliases = [collection_name(r.alias, prefix) for r in refs]
     if len(set(aliases)) != len(aliases):
         raise HarnessError(f"two models map to the same collection name: {', '.join(aliases)}")
@@ -359,7 +338,8 @@ def ingest(
         store.capabilities.check_index(index)  # before any model loads
         for ref in refs:
             embedder = with_cache(
-                load_model(ref, device=device, trust_remote_code=trust_remote_code, half=half), embedding_cache
+                load_model(ref, device=device, trust_remote_code=trust_remote_code, half=half, progress=progress),
+                embedding_cache,
             )
             try:
                 report.models.append(

@@ -9,6 +9,7 @@ Milvus Lite, a real server) stay the integration layer.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -70,6 +71,27 @@ class FakeEmbedder:
 
     def close(self) -> None:
         pass
+
+
+class FakeVariant(FakeEmbedder):
+    """A truncation variant of a fake (``fake-a@dim=N``): the base's vectors cut to N
+    dimensions and renormalised, recorded with its base's fingerprint."""
+
+    def __init__(self, base: FakeEmbedder, dimension: int):
+        super().__init__(base.alias, base.dimension, base.seed)
+        self.base = base
+        self.label = f"dim={dimension}"
+        self.ref = ModelRef(f"{base.alias}@{self.label}", f"{base.alias}@{self.label}", None, base.alias)
+        self.fingerprint = hashlib.sha256(f"{base.fingerprint}|{self.label}".encode()).hexdigest()[:16]
+        self.dimension = dimension
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, role: str = "document") -> np.ndarray:
+        full = self.base.encode(texts, batch_size, role)[:, : self.dimension]
+        norms = np.linalg.norm(full, axis=1, keepdims=True)
+        return (full / np.where(norms > 0, norms, 1)).astype(np.float32)
+
+    def describe(self) -> ModelRecord:
+        return replace(super().describe(), variant=self.label, base_fingerprint=self.base.fingerprint)
 
 
 class MemoryStore:

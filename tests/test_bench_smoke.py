@@ -24,6 +24,12 @@ FIGURES = (
     "reingest_speedup",
     "query_vs_raw_search",
     "rss_growth",
+    "onnx_raw_encode_s",
+    "onnx_ingest_s",
+    "onnx_min_cosine",
+    "onnx_qint8_ingest_s",
+    "onnx_ingest_speedup",
+    "overlap@10",
 )
 
 

@@ -18,7 +18,7 @@ from harness.records import Probe, SearchParams
 from harness.study import MEASURES, StudyInputs, StudySettings, run_study
 from harness.study.base import Measure, Table
 
-from fakes import FakeEmbedder, MemoryStore
+from fakes import FakeEmbedder, FakeVariant, MemoryStore
 
 LINES = [
     f"{a} {b} {c}"
@@ -132,9 +132,10 @@ def test_query_searches_the_baselines_and_splits_agreement_into_index_and_exact(
 def study_store(corpus):
     store = MemoryStore()
     a, b = FakeEmbedder("fake-a"), FakeEmbedder("fake-b", seed=3)
-    _ingest(store, corpus, a)
-    _ingest(store, corpus, b)
-    return store, _loader(a, b)
+    cut = FakeVariant(a, 4)
+    for embedder in (a, b, cut):
+        _ingest(store, corpus, embedder)
+    return store, _loader(a, b, cut)
 
 
 def _inputs():
@@ -178,6 +179,7 @@ def test_every_measure_on_the_fakes(study_store):
         "sentence2",
         "gold",
         "harness_fake_a",
+        "harness_fake_a_dim_4",
         "harness_fake_b",
         "baseline:hashing",
     ]
@@ -198,7 +200,7 @@ def test_baselines_are_rows_beside_the_models_and_marked_by_name(study_store):
     store, load = study_store
     study = run_study(store, None, _inputs(), StudySettings(top_k=5, repeats=1, fidelity_sample=20), load)
     both = {"baseline:bm25", "baseline:hashing"}
-    models = {"harness_fake_a", "harness_fake_b"}
+    models = {"harness_fake_a", "harness_fake_a_dim_4", "harness_fake_b"}
     assert set(study.retrieval["collection"]) == set(study.coherence["collection"]) == models | both
     assert (
         set(study.contrast["collection"])
@@ -209,8 +211,9 @@ def test_baselines_are_rows_beside_the_models_and_marked_by_name(study_store):
     pairs = set(zip(study.agreement["collection_a"], study.agreement["collection_b"]))
     assert ("harness_fake_a", "baseline:bm25") in pairs and ("baseline:bm25", "baseline:hashing") in pairs
     # no index, no space to align: fidelity and alignment are for collections only
-    assert set(study.fidelity["collection"]) == models and set(study.alignment["collection_b"]) == {"harness_fake_b"}
-    assert study.unanswered["probe_id"].tolist() == ["p3"] and study.unanswered["retrievers"].iloc[0] == 4
+    aligned = set(study.alignment["collection_b"])
+    assert set(study.fidelity["collection"]) == models and aligned == {"harness_fake_a_dim_4", "harness_fake_b"}
+    assert study.unanswered["probe_id"].tolist() == ["p3"] and study.unanswered["retrievers"].iloc[0] == 5
     assert set(study.manifest["baselines"]) == both
     # the threshold map reads across: each model's cosine at the same quantile of corpus pairs
     distribution = study.score_distribution.set_index("collection")
@@ -222,7 +225,7 @@ def test_paired_comparisons_follow_the_documented_bootstrap(study_store):
     store, load = study_store
     study = run_study(store, None, _inputs(), StudySettings(top_k=5, repeats=1, fidelity_sample=20), load)
     paired = study.paired
-    retrievers = 4
+    retrievers = 5  # three collections (one a variant) and two baselines
     assert len(paired[paired["metric"] == "coherence"]) == retrievers * (retrievers - 1) // 2
     assert set(paired["result"]) <= {"win", "tie", "loss"}
     for row in paired.itertuples(index=False):

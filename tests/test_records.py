@@ -118,3 +118,22 @@ def test_a_collection_written_with_version_0_metadata_keeps_working(run_cli, tin
     assert again.models[0].rows_added == 0 and again.models[0].rows_present == again.records
     result = run_cli("query", "--uri", db, "--probe", "sweet little lamb", "--repeats", "0", "--top-k", "3")
     assert result.code == 0, result
+
+
+def test_model_records_of_variants_round_trip_and_older_ones_read_as_unknown():
+    from harness.records import ModelRecord
+
+    record = ModelRecord(
+        "m@onnx,dim=8",
+        variant="onnx,dim=8",
+        base_fingerprint="0123456789abcdef",
+        query_prompt="query: ",
+        document_prompt="",  # no prompt: kept, unlike an unrecorded one
+        similarity_fn_name="cosine",
+        normalized=True,
+        size_bytes=10,
+    )
+    assert ModelRecord.from_dict(json.loads(json.dumps(record.to_dict()))) == record
+    assert record.to_dict()["document_prompt"] == ""
+    old = ModelRecord.from_dict(V0["model"])
+    assert old.query_prompt is None and old.normalized is None and old.variant == ""

@@ -53,6 +53,7 @@ def test_evaluate_and_report_end_to_end(run_cli, tiny_models, small_corpus, stud
     args = ["ingest", "--corpus", small_corpus, "--uri", db, "--nlist", "2"]
     for name in ("tiny-a", "tiny-b"):
         args += ["--model", tiny_models[name]]
+    args += ["--model", f"{tiny_models['tiny-a']}@dim=8"]  # a variant, compared with its base too
     assert run_cli(*args).code == 0
     query_dir = tmp_path / "q"
     result = run_cli("query", "--uri", db, "--probes", probes, "--repeats", "2", "--output", query_dir, "--show", "0")
@@ -96,11 +97,12 @@ def test_evaluate_and_report_end_to_end(run_cli, tiny_models, small_corpus, stud
             continue  # every probe answered: an empty table has no Parquet file
         for suffix in ("csv", "json", "parquet"):
             assert (out / f"{name}.{suffix}").is_file(), f"{name}.{suffix}"
-    collections = ["harness_tiny_a", "harness_tiny_b"]
+    collections = ["harness_tiny_a", "harness_tiny_a_dim_8", "harness_tiny_b"]
     cost = pd.read_csv(out / "cost.csv")
     assert cost["collection"].tolist() == [*collections, "baseline:hashing"]
     cost = cost[cost["collection"].isin(collections)]
-    assert (cost["dimension"] == 16).all() and (cost["sentences_per_s"] > 0).all() and (cost["size_mb"] > 0).all()
+    assert cost["dimension"].tolist() == [16, 8, 16]
+    assert (cost["sentences_per_s"] > 0).all() and (cost["size_mb"] > 0).all()
     assert (cost["parameters"] > 0).all() and (cost["load_s"] > 0).all() and cost["peak_memory_mb"].notna().all()
     contrast = pd.read_csv(out / "contrast.csv")
     pairs = pd.read_csv(out / "pair_scores.csv")
@@ -132,15 +134,23 @@ def test_evaluate_and_report_end_to_end(run_cli, tiny_models, small_corpus, stud
     assert sums.values == pytest.approx(1.0)
     fidelity = pd.read_csv(out / "fidelity.csv")
     # no --nprobe: the server's default is measured too, as the row without a value
-    assert set(fidelity["value"].dropna()) == {1, 2} and fidelity["value"].isna().sum() == 2
+    assert set(fidelity["value"].dropna()) == {1, 2} and fidelity["value"].isna().sum() == 3
     assert set(fidelity["param"]) == {"nprobe"} and (fidelity["latency_p50_ms"] > 0).all()
     # searching every list is exact search
-    assert fidelity.loc[fidelity["value"] == 2, "recall_at_k"].tolist() == pytest.approx([1.0, 1.0])
+    assert fidelity.loc[fidelity["value"] == 2, "recall_at_k"].tolist() == pytest.approx([1.0, 1.0, 1.0])
     summary = pd.read_csv(out / "fidelity_summary.csv")
     assert summary["value_for_0_99"].le(2).all() and (summary["search"] == "nprobe=default").all()
     alignment = pd.read_csv(out / "alignment.csv")
     records = len({line for line in small_corpus.read_text().splitlines() if line and not line.startswith("#")})
-    assert len(alignment) == 1 and alignment["rows"].iloc[0] == records
+    assert len(alignment) == 3 and (alignment["rows"] == records).all()
+    variants = pd.read_csv(out / "variants.csv")
+    assert variants[["collection", "base", "variant"]].values.tolist() == [
+        ["harness_tiny_a_dim_8", "harness_tiny_a", "dim=8"]
+    ]
+    # truncation keeps the direction of the first 8 dimensions: same-text cosine 1 against them
+    assert variants["same_text_cosine_min"].iloc[0] == pytest.approx(1.0, abs=1e-5)
+    assert variants[["bytes_per_row", "base_bytes_per_row"]].values.tolist() == [[32, 64]]
+    assert variants["overlap_at_k"].between(0, 1).all() and variants["recall_at_k_delta"].notna().all()
     assert alignment["cka"].between(0, 1.0000001).all()
 
     study = json.loads((out / "study.json").read_text())
@@ -154,8 +164,9 @@ def test_evaluate_and_report_end_to_end(run_cli, tiny_models, small_corpus, stud
         "ivf_recall",
         "recall_latency",
         "retrieval",
+        "variants",
     } <= set(plots)
-    assert sum(name.startswith("affinity:") for name in plots) == 4  # the two baselines too
+    assert sum(name.startswith("affinity:") for name in plots) == 5  # the two baselines too
     for path in plots.values():
         assert (out / path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = html.read_text()

@@ -108,6 +108,20 @@ ExternalOpt = Annotated[
     ),
 ]
 BatchSizeOpt = Annotated[int, typer.Option("--batch-size", help="Sentences per encode batch.")]
+QueryPromptOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--query-prompt",
+        help="Text put before every probe (default: the model's query prompt, as recorded at ingest; '' for none).",
+    ),
+]
+DocumentPromptOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--document-prompt",
+        help="Text put before every corpus line (default: the model's document/passage prompt; '' for none).",
+    ),
+]
 
 
 def split_names(values: Optional[list[str]]) -> list[str]:

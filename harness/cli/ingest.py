@@ -7,7 +7,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from harness.cli.common import BatchSizeOpt, ConfigOpt, DeviceOpt, NoCacheOpt, TokenOpt, UriOpt, console, progress_bar
+from harness.cli.common import (
+    BatchSizeOpt,
+    ConfigOpt,
+    DeviceOpt,
+    DocumentPromptOpt,
+    NoCacheOpt,
+    QueryPromptOpt,
+    TokenOpt,
+    UriOpt,
+    console,
+    progress_bar,
+)
 from harness.errors import HarnessError
 
 INGEST_COLUMNS = [
@@ -33,7 +44,12 @@ def ingest(
     ] = None,
     model: Annotated[
         Optional[list[str]],
-        typer.Option("--model", "-m", help="Model: alias, local folder or Hugging Face name. Repeatable."),
+        typer.Option(
+            "--model",
+            "-m",
+            help="Model: alias, local folder or Hugging Face name, optionally @variant (@onnx, @onnx-qint8, "
+            "@static, @dim=N, ...). Repeatable.",
+        ),
     ] = None,
     uri: UriOpt = None,
     token: TokenOpt = None,
@@ -58,6 +74,8 @@ def ingest(
     ] = False,
     recreate: Annotated[bool, typer.Option("--recreate", help="Drop and rebuild the models' collections.")] = False,
     no_cache: NoCacheOpt = False,
+    query_prompt: QueryPromptOpt = None,
+    document_prompt: DocumentPromptOpt = None,
     text_column: Annotated[str, typer.Option("--text-column", help="Text column (jsonl/csv/parquet).")] = "text",
     id_column: Annotated[str, typer.Option("--id-column", help="Id column, if present.")] = "id",
     group_column: Annotated[str, typer.Option("--group-column", help="Group column, if present.")] = "group",
@@ -88,6 +106,8 @@ def ingest(
             trust_remote_code=trust_remote_code,
             recreate=recreate,
             cache=not no_cache,
+            query_prompt=query_prompt,
+            document_prompt=document_prompt,
             text_column=text_column,
             id_column=id_column,
             group_column=group_column,

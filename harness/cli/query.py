@@ -12,12 +12,14 @@ from harness.cli.common import (
     CollectionsOpt,
     ConfigOpt,
     DeviceOpt,
+    DocumentPromptOpt,
     EfOpt,
     ExternalOpt,
     NoCacheOpt,
     NprobeOpt,
     OutputOpt,
     ProbesOpt,
+    QueryPromptOpt,
     TokenOpt,
     TopKOpt,
     UriOpt,
@@ -67,6 +69,8 @@ def query(
     token: TokenOpt = None,
     device: DeviceOpt = "auto",
     no_cache: NoCacheOpt = False,
+    query_prompt: QueryPromptOpt = None,
+    document_prompt: DocumentPromptOpt = None,
     config: ConfigOpt = None,
 ):
     """Probe every collection and report hits side by side, agreement and latency."""
@@ -99,6 +103,8 @@ def query(
             external=external or (),
             baselines=baselines,
             exact=exact,
+            query_prompt=query_prompt,
+            document_prompt=document_prompt,
             progress=progress,
         )
     if show:

@@ -13,11 +13,13 @@ from harness.cli.common import (
     CollectionsOpt,
     ConfigOpt,
     DeviceOpt,
+    DocumentPromptOpt,
     EfOpt,
     ExternalOpt,
     NprobeOpt,
     OutputOpt,
     ProbesOpt,
+    QueryPromptOpt,
     TokenOpt,
     TopKOpt,
     UriOpt,
@@ -100,9 +102,12 @@ def evaluate(
     uri: UriOpt = None,
     token: TokenOpt = None,
     device: DeviceOpt = "auto",
+    query_prompt: QueryPromptOpt = None,
+    document_prompt: DocumentPromptOpt = None,
     config: ConfigOpt = None,
 ):
-    """Compare the models behind the collections: cost, quality, index fidelity, space alignment."""
+    """Compare the models behind the collections: cost, quality, index fidelity, space alignment,
+    and each variant against its base."""
     from harness.output.report import write_study
     from harness.study import evaluate as run_evaluate
 
@@ -134,6 +139,8 @@ def evaluate(
             fidelity_sample=fidelity_sample,
             alignment_sample=alignment_sample,
             external=external or (),
+            query_prompt=query_prompt,
+            document_prompt=document_prompt,
             progress=progress,
         )
     show_study(out, study, query, align)

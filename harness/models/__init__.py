@@ -3,20 +3,25 @@ implementation. Only ``load_model`` imports torch and sentence-transformers, whe
 
 from harness.models.base import Embedder, Role
 from harness.models.catalog import folder_metadata, folder_size, list_packaged_models
+from harness.models.encoding import Encoding, similarity_note
 from harness.models.hashing import HashingEmbedder
 from harness.models.packaged import PACKAGED_MODELS, PackagedModel, SplitArchive, model_cache_dir, packaged_folder
 from harness.models.sentence import SentenceTransformerEmbedder, load_model
-from harness.models.specs import INSTALL_HINT, ModelRef, model_alias, ref_for_record, resolve_model
+from harness.models.specs import INSTALL_HINT, ModelRef, model_alias, ref_for_record, resolve_model, with_prompts
+from harness.models.variants import Variant, available_variants, parse_variant, variant_kinds
 
 __all__ = [
     "Embedder",
     "HashingEmbedder",
+    "Encoding",
     "INSTALL_HINT",
     "ModelRef",
     "PACKAGED_MODELS",
     "PackagedModel",
     "Role",
     "SplitArchive",
+    "Variant",
+    "available_variants",
     "SentenceTransformerEmbedder",
     "folder_metadata",
     "folder_size",
@@ -25,6 +30,10 @@ __all__ = [
     "model_alias",
     "model_cache_dir",
     "packaged_folder",
+    "parse_variant",
     "ref_for_record",
     "resolve_model",
+    "similarity_note",
+    "variant_kinds",
+    "with_prompts",
 ]

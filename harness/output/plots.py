@@ -341,3 +341,31 @@ def quality_cost(front: pd.DataFrame, quality: str, path: Path, names: Names = P
     ax.set_title("Quality vs cost", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     return _save(fig, path)
+
+
+def variant_tradeoff(variants: pd.DataFrame, cost: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path | None:
+    """One panel per base model: each variant's encode throughput against how far its
+    results agree with the base's (overlap@k on the probes; same-text cosine without probes)."""
+    if variants is None or variants.empty or cost is None or cost.empty or "base" not in variants:
+        return None
+    use_overlap = "overlap_at_k" in variants and variants["overlap_at_k"].notna().any()
+    quality = "overlap_at_k" if use_overlap else "same_text_cosine"
+    speed = cost.drop_duplicates("collection").set_index("collection")["sentences_per_s"]
+    bases = list(dict.fromkeys(variants["base"]))
+    fig, axes = plt.subplots(1, len(bases), figsize=(5.5 * len(bases), 4.2), squeeze=False)
+    for ax, base in zip(axes[0], bases):
+        rows = variants[variants["base"] == base]
+        points = [("base", base, speed.get(base, np.nan), 1.0)] + [
+            (str(r.variant), r.collection, speed.get(r.collection, np.nan), getattr(r, quality))
+            for r in rows.itertuples(index=False)
+        ]
+        for label, name, x, y in points:
+            if not (np.isnan(x) or np.isnan(y)):
+                ax.scatter([x], [y], s=60, alpha=0.8, color=names.colour(name))
+                ax.annotate(label, (x, y), fontsize=8, xytext=(4, 4), textcoords="offset points")
+        ax.set_xscale("log")
+        ax.set_xlabel("encode throughput (sentences/s, log scale)")
+        ax.set_ylabel("overlap@k with the base's results" if use_overlap else "same-text cosine with the base")
+        ax.set_ylim(0, 1.05)
+        ax.set_title(f"Variants of {names(base)}", fontsize=10)
+    return _save(fig, path)

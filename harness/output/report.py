@@ -32,6 +32,7 @@ PLOT_TITLES = {
     "ivf_recall": "Index recall vs search parameter (nprobe, ef)",
     "recall_latency": "Index recall vs search latency",
     "retrieval": "Retrieval with 95% intervals (baselines grey, hatched)",
+    "variants": "Variants: agreement with the base vs encode speed",
     "align": "Migration maps: learning curves (harness align)",
 }
 ALIGN_SHOWN = ("results", "scores")
@@ -96,6 +97,7 @@ def write_plots(
         "ivf_recall": plots.ivf_recall(study.fidelity, folder / "ivf_recall.png", names),
         "recall_latency": plots.recall_latency(study.fidelity, folder / "recall_latency.png", names),
         "retrieval": plots.retrieval(study.retrieval, folder / "retrieval.png", names),
+        "variants": plots.variant_tradeoff(study.variants, study.cost, folder / "variants.png", names),
         "align": plots.align_curve(aligned.get("results", pd.DataFrame()), folder / "align.png"),
     }
     if not study.affinity.empty:

@@ -29,7 +29,7 @@ from harness.metrics.latency import latency_summary
 from harness.metrics.prometheus import read_search_histogram
 from harness.metrics.retrieval import exact_knn_ids
 from harness.metrics.uncertainty import SEED
-from harness.models import Embedder, ModelRef, load_model, ref_for_record, resolve_model
+from harness.models import Embedder, ModelRef, load_model, ref_for_record, resolve_model, similarity_note, with_prompts
 from harness.querying.crossmodel import ALIGNMENT_SAMPLE, cross_model_alignment, cross_model_note, probe_vectors
 from harness.querying.found import EXACT_COLUMNS, HIT_COLUMNS, OVERLAP_COLUMNS, Found
 from harness.records import CollectionMeta, Probe, Progress, ProgressFn, SearchParams, is_baseline
@@ -114,15 +114,15 @@ class _ProbeVectors:
         self.encoded: dict[str, _Encoded] = {}
 
     def get(self, ref: ModelRef) -> _Encoded:
-        if ref.source not in self.encoded:
+        if ref.key not in self.encoded:
             embedder = self.load(ref)
             hits_before = embedder.stats.hits if isinstance(embedder, CachedEmbedder) else 0
             started = time.perf_counter()
             vectors = embedder.encode(self.texts, self.batch_size, role="query")
             embed_ms = (time.perf_counter() - started) * 1000 / len(self.texts)
             from_cache = (embedder.stats.hits - hits_before) if isinstance(embedder, CachedEmbedder) else 0
-            self.encoded[ref.source] = _Encoded(embedder, vectors, embed_ms, from_cache)
-        return self.encoded[ref.source]
+            self.encoded[ref.key] = _Encoded(embedder, vectors, embed_ms, from_cache)
+        return self.encoded[ref.key]
 
     def problems(self) -> list[str]:
         """What went wrong with the embedding cache, once each."""
@@ -154,6 +154,8 @@ def query(
     exact: bool = True,
     map_file: str | Path | None = None,
     external: Sequence[str | Path] = (),
+    query_prompt: str | None = None,
+    document_prompt: str | None = None,
     progress: ProgressFn | None = None,
 ) -> QueryResult:
     """Search every collection with every probe; hits, pairwise agreement and latency.
@@ -165,7 +167,8 @@ def query(
     next to the client-side figure. With ``map_file`` (written by ``harness align``), the
     probe model's vectors are mapped into the space of each collection the map was fitted
     for before searching it. ``external``: sidecar files of collections the harness did not
-    build.
+    build. Probes are encoded as queries, with the query prompt recorded for each collection at
+    ingest (the model's own, or the one chosen then), or ``query_prompt``.
     """
     params = SearchParams(top_k, nprobe, ef=ef)
     kinds = parse_baselines(baselines)
@@ -184,7 +187,10 @@ def query(
             store,
             probes,
             collections_to_use(store, collections, attached) if attached else collections,
-            lambda ref: with_cache(load_model(ref, device=device), embedding_cache),
+            lambda ref: with_cache(
+                load_model(with_prompts(ref, query_prompt, document_prompt), device=device, progress=progress),
+                embedding_cache,
+            ),
             probe_model=probe_model,
             params=params,
             repeats=repeats,
@@ -338,6 +344,9 @@ def _collection_warnings(
     incomplete = incomplete_note(store, name, meta)
     if incomplete:
         warnings.append(incomplete)
+    similarity = similarity_note(name, meta.model.similarity_fn_name, meta.model.normalized)
+    if similarity:
+        warnings.append(similarity)
     built = meta.model
     if not probing and built.fingerprint and built.fingerprint != embedder.fingerprint:
         warnings.append(

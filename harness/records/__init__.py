@@ -110,6 +110,10 @@ def _known(cls, data: dict) -> dict:
     return {k: v for k, v in data.items() if k in names}
 
 
+_MODEL_CORE = ("alias", "spec", "source", "fingerprint", "dimension", "parameters", "max_seq_length")
+_BLANK = ("variant", "base_fingerprint")  # "" there is the default, not a value
+
+
 @dataclass(frozen=True)
 class ModelRecord:
     """What a collection (or a manifest) records about the model that made its vectors."""
@@ -121,9 +125,20 @@ class ModelRecord:
     dimension: int | None = None
     parameters: int | None = None
     max_seq_length: int | None = None
+    # Optional, added with model variants and prompts; absent (None or "") in older metadata.
+    variant: str = ""  # canonical variant label ("onnx-qint8,dim=256"); "" for the model itself
+    base_fingerprint: str = ""  # a variant's base model's weights fingerprint
+    query_prompt: str | None = None  # prompt text put before probes
+    document_prompt: str | None = None  # prompt text put before corpus lines
+    similarity_fn_name: str | None = None  # the model's own similarity: cosine, dot, euclidean, manhattan
+    normalized: bool | None = None  # vectors are stored unit length (so L2 ranks as cosine)
+    size_bytes: int | None = None  # the model's (or variant artefact's) size on disk
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Every field, except the optional ones left unset: older metadata reads back unchanged.
+        An empty prompt is kept: it means "no prompt", where an absent one means "not recorded"."""
+        data = asdict(self)
+        return {k: v for k, v in data.items() if k in _MODEL_CORE or not (v is None or (v == "" and k in _BLANK))}
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "ModelRecord":

@@ -181,13 +181,14 @@ def index_spec(
 def sanitize_name(name: str, fallback: str = "model") -> str:
     """A Milvus collection name part: letters, digits and underscores.
 
-    Case and the separators ``- . / : space`` map to "_"; any other character (a letter
-    outside ASCII, say) would be lost, so a short hash of the original is appended: "日本"
-    and "中文" stay apart. Names that still meet ("a b", "a/b") are told apart by the
-    prefix each collection records.
+    Case and the separators ``- . / : space`` and those of a variant (``@ , =``) map to
+    "_" (``all-MiniLM-L6-v2@onnx-qint8,dim=256`` -> ``all_minilm_l6_v2_onnx_qint8_dim_256``);
+    any other character (a letter outside ASCII, say) would be lost, so a short hash of the
+    original is appended: "日本" and "中文" stay apart. Names that still meet ("a b", "a/b")
+    are told apart by the prefix each collection records.
     """
     cleaned = re.sub(r"[^0-9a-zA-Z_]+", "_", name).strip("_").lower()
-    if re.search(r"[^0-9A-Za-z_\-./: ]", name):
+    if re.search(r"[^0-9A-Za-z_\-./: @,=]", name):
         digest = hashlib.blake2b(name.encode("utf-8"), digest_size=3).hexdigest()
         cleaned = f"{cleaned}_{digest}" if cleaned else f"{fallback[0]}{digest}"
     return cleaned or fallback

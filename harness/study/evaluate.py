@@ -13,7 +13,7 @@ from harness.errors import HarnessError
 from harness.inputs import CorpusReader, load_probes, read_pairs, read_qrels
 from harness.manifest import RunManifest
 from harness.metrics import uncertainty
-from harness.models import load_model
+from harness.models import load_model, similarity_note, with_prompts
 from harness.records import Progress, ProgressFn, SearchParams
 from harness.store import VectorStore, connect, distinct_names, redact_uri
 from harness.store.external import attach_sidecars, collections_to_use
@@ -94,11 +94,14 @@ def evaluate(
     baselines: str | Sequence[str] | None = None,
     similarity_sample: int = 1000,
     external: Sequence[str | Path] = (),
+    query_prompt: str | None = None,
+    document_prompt: str | None = None,
     progress: ProgressFn | None = None,
 ) -> Study:
     """Run the comparison study over the harness collections in one Milvus (and the collections
     described by the ``external`` sidecar files, which it reads and never alters), with the
-    baselines (``bm25,hashing`` by default; ``none`` for none) beside them."""
+    baselines (``bm25,hashing`` by default; ``none`` for none) beside them. Variants are also
+    compared with their base (:mod:`harness.study.measures.variants`)."""
     SearchParams(top_k, nprobe, ef=ef)  # the same checks as query
     if repeats < 1:
         raise HarnessError("--repeats must be at least 1")
@@ -125,7 +128,14 @@ def evaluate(
         attached = attach_sidecars(store, external)
         names = collections_to_use(store, collections, attached) if attached else collections
         # No embedding cache: the study times the models themselves.
-        return run_study(store, names, inputs, settings, lambda ref: load_model(ref, device=device), progress)
+        return run_study(
+            store,
+            names,
+            inputs,
+            settings,
+            lambda ref: load_model(with_prompts(ref, query_prompt, document_prompt), device=device, progress=progress),
+            progress,
+        )
     finally:
         store.close()
 
@@ -205,6 +215,11 @@ def run_study(
     pairs = [(m, a, b) for a, b in combinations(contexts, 2) for m in paired if m.applies(a) and m.applies(b)]
     runs = _Runs(sum(m.applies(c) for c in contexts for m in single) + len(pairs) + len(summaries), progress)
     runs.warnings.extend(notes)
+    runs.warnings.extend(
+        note
+        for ctx in collection_contexts
+        if (note := similarity_note(ctx.name, ctx.meta.model.similarity_fn_name, ctx.meta.model.normalized))
+    )
     for ctx in contexts:
         for measure in single:
             if measure.applies(ctx):

@@ -14,6 +14,7 @@ from harness.study.measures.fidelity import Fidelity
 from harness.study.measures.pairs import Contrast, Graded
 from harness.study.measures.retrieval import Retrieval
 from harness.study.measures.similarity import Similarity
+from harness.study.measures.variants import Variants
 
 MEASURES: tuple[Measure, ...] = (
     Cost(),
@@ -25,6 +26,7 @@ MEASURES: tuple[Measure, ...] = (
     Similarity(),
     Fidelity(),
     Alignment(),
+    Variants(),
     Comparison(),
     Unanswered(),
 )

@@ -76,7 +76,10 @@ class PeakMemory:
             self.peak_mb = max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - self._maxrss) / 1e6
 
 
-def _size_mb(ctx: Context) -> float:
+def _size_mb(size_bytes: int | None, ctx: Context) -> float:
+    """What the model (or a variant's exported or distilled artefact) takes on disk."""
+    if size_bytes is not None:
+        return round(size_bytes / 1e6, 2)
     ref = getattr(ctx, "ref", None)
     if ref is None:
         return float("nan")
@@ -129,7 +132,7 @@ class Cost(Measure):
             "model": embedder.alias,
             "dimension": embedder.dimension,
             "parameters": embedder.parameters,
-            "size_mb": _size_mb(ctx),
+            "size_mb": _size_mb(embedder.describe().size_bytes, ctx),
             "load_s": load_s,
             "encode_sentences": len(texts),
             "sentences_per_s": throughput,
