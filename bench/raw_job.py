@@ -63,12 +63,18 @@ def main(corpus: str, probes_path: str, qrels_path: str, db: str, models: list[s
         client.insert(name, [{"id": i, "vector": v} for i, v in zip(ids, vectors.astype(np.float32))])
         client.flush(name)
         params = MilvusClient.prepare_index_params()
-        params.add_index("vector", index_type="IVF_FLAT", metric_type="L2", params={"nlist": nlist, "params": {"nlist": nlist}})
+        params.add_index(
+            "vector", index_type="IVF_FLAT", metric_type="L2", params={"nlist": nlist, "params": {"nlist": nlist}}
+        )
         client.create_index(name, params)
         client.load_collection(name)
         probe_vectors = model.encode([p["text"] for p in probes], batch_size=64, convert_to_numpy=True)
-        results = client.search(name, data=list(probe_vectors.astype(np.float32)), limit=10,
-                                search_params={"metric_type": "L2", "params": {"nprobe": 8}})
+        results = client.search(
+            name,
+            data=list(probe_vectors.astype(np.float32)),
+            limit=10,
+            search_params={"metric_type": "L2", "params": {"nprobe": 8}},
+        )
         recall, rr = [], []
         for probe, hits in zip(probes, results):
             relevant = judged.get(probe["id"])

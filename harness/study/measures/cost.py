@@ -86,6 +86,7 @@ def _size_mb(ctx: Context) -> float:
 
 
 class Cost(Measure):
+    on_models = True
     name = "cost"
     tables = (Table("cost", "Per-model cost", "Cost (times are medians; memory is the peak while encoding)"),)
     on_baselines = frozenset({"hashing"})
