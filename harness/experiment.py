@@ -144,6 +144,11 @@ class Comparison:
     report: Path | None
     loads: int  # models loaded: one per model
 
+    @property
+    def query_dir(self) -> Path:
+        """The run's query output (hits, overlap, latency, manifest)."""
+        return self.run / QUERY
+
 
 def compare(
     corpus: str | Path,

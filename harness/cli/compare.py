@@ -30,7 +30,7 @@ from harness.cli.common import (
 )
 from harness.cli.ingest import print_ingest
 from harness.cli.query import print_query
-from harness.cli.study import print_study
+from harness.cli.study import show_study
 from harness.errors import HarnessError
 
 
@@ -122,5 +122,5 @@ def compare(
         )
     print_ingest(out, done.ingest)
     print_query(out, done.query, show=show, top_k=top_k, repeats=repeats)
-    print_study(out, done.study)
+    show_study(out, done.study, done.query_dir)
     out.print(f"run {done.run}; report {done.report}")

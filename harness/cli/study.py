@@ -161,7 +161,7 @@ def evaluate(
         query_dir = _latest_query(results, study.manifest.get("uri"))
         if query_dir is not None:
             out.print(f"query results from {query_dir.parent}")
-    print_study(out, study)
+    show_study(out, study, query_dir, align)
     write_evaluation(out, study, run, output, html, query_dir, align)
 
 
@@ -208,20 +208,17 @@ def write_evaluation(out, study, run, output, html, query_dir, align) -> None:
     out.print(f"run {run.path}; report {run.path / REPORT}" + (f" and {html}" if html else ""))
 
 
-def print_study(out, study) -> None:
-    """The study in the terminal: what ``harness evaluate`` and ``harness compare`` print at the end."""
-    from harness.output.terminal import frame_table
-    from harness.study import tables
+def show_study(out, study, query_dir: Optional[Path] = None, align_dir: Optional[Path] = None) -> None:
+    """What the terminal shows after an evaluation: the key tables, notes, and the verdict."""
+    from harness.aligning import load_align
+    from harness.output.report import names_for, read_query
+    from harness.output.terminal import print_study
+    from harness.output.verdict import build_verdict
 
-    for name, table in tables().items():
-        frame = study.tables[name]
-        if table.terminal and not frame.empty:
-            out.print(frame_table(frame, title=table.terminal))
-    if not study.retrieval.empty and study.unanswered.empty:
-        out.print("every judged probe has a judged-relevant line in the top k of at least one retriever")
-    for row in study.alignment.itertuples(index=False) if not study.alignment.empty else ():
-        if row.warning:
-            out.print(f"[yellow]note:[/] {row.collection_a} vs {row.collection_b}: {row.warning}")
+    query = read_query(query_dir)
+    aligned = load_align(align_dir)[0] if align_dir else None
+    verdict = build_verdict(study, names_for(study, query), query.get("latency"), aligned)
+    print_study(out, study, verdict)
     for warning in study.warnings:
         out.print(f"[yellow]note:[/] {warning}")
 

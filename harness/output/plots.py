@@ -12,27 +12,28 @@ import pandas as pd
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from harness.output.present import BASELINE_COLOUR, Names  # noqa: E402
 from harness.records import is_baseline  # noqa: E402
 
-BASELINE_COLOR = "grey"
+BASELINE_COLOR = BASELINE_COLOUR
+METRIC_TITLES = {"recall_at_k": "recall@k", "ndcg_at_10": "nDCG@10", "mrr": "MRR"}
+PLAIN = Names()  # names as they are, when a caller gives none
 
 
-def _label(name: str) -> str:
-    """Baselines are marked in every plot: grey, and named as such."""
-    return f"{name} (baseline)" if is_baseline(name) else str(name)
-
-
-def _mark_baseline_ticks(labels) -> None:
+def _mark_baseline_ticks(labels, names: Names) -> None:
+    """Baselines are marked in every plot: grey, italic, and named as such."""
+    baselines = {names(n) for n in names.order if is_baseline(n)}
     for label in labels:
-        if is_baseline(label.get_text()):
+        if label.get_text() in baselines:
             label.set_color(BASELINE_COLOR)
             label.set_fontstyle("italic")
 
 
 def _save(fig, path: Path) -> Path:
+    """Saved with a tight bounding box, so no label is cut off at the edge."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -41,50 +42,50 @@ def _collections(frame: pd.DataFrame, fixed: set[str]) -> list[str]:
     return [c for c in frame.columns if c not in fixed]
 
 
-def similarity_distributions(pair_scores: pd.DataFrame, path: Path) -> Path | None:
+def similarity_distributions(pair_scores: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path | None:
     """Histogram of cosine similarity, similar vs dissimilar pairs, one panel per collection."""
     if pair_scores.empty or "source" not in pair_scores:
         return None
     pairs = pair_scores[pair_scores["source"] == "pairs"]
-    names = _collections(pairs, {"source", "sentence1", "sentence2", "gold"})
-    if pairs.empty or not names:
+    shown = _collections(pairs, {"source", "sentence1", "sentence2", "gold"})
+    if pairs.empty or not shown:
         return None
-    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2), squeeze=False, sharex=True)
+    fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown), 3.2), squeeze=False, sharex=True)
     bins = np.linspace(-1, 1, 41)
-    for ax, name in zip(axes[0], names):
+    for ax, name in zip(axes[0], shown):
         ax.hist(pairs.loc[pairs["gold"] == 1, name], bins=bins, alpha=0.6, label="similar")
         ax.hist(pairs.loc[pairs["gold"] == 0, name], bins=bins, alpha=0.6, label="dissimilar")
-        ax.set_title(_label(name), fontsize=9, color=BASELINE_COLOR if is_baseline(name) else "black")
+        ax.set_title(names(name), fontsize=9, color=BASELINE_COLOR if is_baseline(name) else "black")
         ax.set_xlabel("cosine similarity")
     axes[0][0].set_ylabel("pairs")
     axes[0][0].legend(fontsize=8)
     return _save(fig, path)
 
 
-def efficiency(cost: pd.DataFrame, path: Path) -> Path | None:
+def efficiency(cost: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path | None:
     """Size on disk vs time to encode the corpus; marker size follows the dimension."""
     if cost.empty:
         return None
     fig, ax = plt.subplots(figsize=(5.5, 4))
     sizes = cost["dimension"].astype(float)
-    colors = [BASELINE_COLOR if is_baseline(c) else "C0" for c in cost["collection"]]
+    colors = [names.colour(c) for c in cost["collection"]]
     ax.scatter(cost["size_mb"], cost["corpus_encode_s"], s=30 + 200 * sizes / max(sizes.max(), 1), alpha=0.6, c=colors)
     for row in cost.itertuples(index=False):
-        ax.annotate(f"{_label(row.collection)} ({row.dimension}-d)", (row.size_mb, row.corpus_encode_s), fontsize=8)
+        ax.annotate(f"{names(row.collection)} ({row.dimension}-d)", (row.size_mb, row.corpus_encode_s), fontsize=8)
     ax.set_xlabel("size on disk (MB)")
     ax.set_ylabel("corpus encode time (s)")
     ax.set_title("Efficiency (marker size = dimension)", fontsize=10)
     return _save(fig, path)
 
 
-def contrast_vs_time(contrast: pd.DataFrame, cost: pd.DataFrame, path: Path) -> Path | None:
+def contrast_vs_time(contrast: pd.DataFrame, cost: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path | None:
     if contrast.empty or cost.empty:
         return None
     merged = contrast.merge(cost[["collection", "total_s"]], on="collection")
     if merged.empty:
         return None
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    colors = [BASELINE_COLOR if is_baseline(c) else "C0" for c in merged["collection"]]
+    colors = [names.colour(c) for c in merged["collection"]]
     ax.scatter(merged["total_s"], merged["contrast"], c=colors)
     if "contrast_ci_low" in merged:
         ax.errorbar(
@@ -97,19 +98,19 @@ def contrast_vs_time(contrast: pd.DataFrame, cost: pd.DataFrame, path: Path) -> 
             capsize=3,
         )
     for row in merged.itertuples(index=False):
-        ax.annotate(_label(row.collection), (row.total_s, row.contrast), fontsize=8)
+        ax.annotate(names(row.collection), (row.total_s, row.contrast), fontsize=8)
     ax.set_xlabel("total time: load + corpus encode (s)")
     ax.set_ylabel("contrast (similar - dissimilar cosine)")
     ax.set_title("Quality vs cost", fontsize=10)
     return _save(fig, path)
 
 
-def _heatmap(ax, matrix: pd.DataFrame, title: str, vmin=0.0, vmax=1.0, annotate=True) -> None:
+def _heatmap(ax, matrix: pd.DataFrame, title: str, vmin=0.0, vmax=1.0, annotate=True, names: Names = PLAIN) -> None:
     image = ax.imshow(matrix.values.astype(float), vmin=vmin, vmax=vmax, cmap="viridis")
     ax.set_xticks(range(len(matrix.columns)), [str(c) for c in matrix.columns], rotation=60, ha="right", fontsize=7)
     ax.set_yticks(range(len(matrix.index)), [str(i) for i in matrix.index], fontsize=7)
-    _mark_baseline_ticks(ax.get_xticklabels())
-    _mark_baseline_ticks(ax.get_yticklabels())
+    _mark_baseline_ticks(ax.get_xticklabels(), names)
+    _mark_baseline_ticks(ax.get_yticklabels(), names)
     ax.set_title(title, fontsize=10)
     if annotate and matrix.size <= 100:
         for (i, j), value in np.ndenumerate(matrix.values.astype(float)):
@@ -126,23 +127,25 @@ def _heatmap(ax, matrix: pd.DataFrame, title: str, vmin=0.0, vmax=1.0, annotate=
     plt.colorbar(image, ax=ax, fraction=0.046)
 
 
-def overlap_heatmap(overlap: pd.DataFrame, path: Path) -> Path | None:
+def overlap_heatmap(overlap: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path | None:
     """Mean RBO and Jaccard between every two collections (from a query output's overlap.csv)."""
     if overlap is None or overlap.empty:
         return None
     means = overlap.groupby(["collection_a", "collection_b"])[["rbo", "jaccard"]].mean().reset_index()
-    names = sorted(set(means["collection_a"]) | set(means["collection_b"]))
-    fig, axes = plt.subplots(1, 2, figsize=(5 + 1.2 * len(names), 2.5 + 0.8 * len(names)))
+    seen = list(dict.fromkeys([*means["collection_a"], *means["collection_b"]]))
+    short = {n: names(n) for n in seen}  # registers each, so the order below is known
+    shown = [short[n] for n in sorted(seen, key=lambda n: (is_baseline(n), names.order.index(n)))]
+    fig, axes = plt.subplots(1, 2, figsize=(4.5 + 1.1 * len(shown), 2.5 + 0.7 * len(shown)))
     for ax, metric in zip(axes, ("rbo", "jaccard")):
-        matrix = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+        matrix = pd.DataFrame(np.eye(len(shown)), index=shown, columns=shown)
         for row in means.itertuples(index=False):
-            matrix.loc[row.collection_a, row.collection_b] = getattr(row, metric)
-            matrix.loc[row.collection_b, row.collection_a] = getattr(row, metric)
-        _heatmap(ax, matrix, f"mean {'RBO' if metric == 'rbo' else 'Jaccard'}")
+            matrix.loc[short[row.collection_a], short[row.collection_b]] = getattr(row, metric)
+            matrix.loc[short[row.collection_b], short[row.collection_a]] = getattr(row, metric)
+        _heatmap(ax, matrix, f"mean {'RBO' if metric == 'rbo' else 'Jaccard'} over the probes", names=names)
     return _save(fig, path)
 
 
-def latency(latency_frame: pd.DataFrame, path: Path) -> Path | None:
+def latency(latency_frame: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path | None:
     """Search latency per collection: p50, p95, p99 and mean (ms)."""
     if latency_frame is None or latency_frame.empty:
         return None
@@ -153,14 +156,18 @@ def latency(latency_frame: pd.DataFrame, path: Path) -> Path | None:
     x = np.arange(len(frame))
     for i, column in enumerate(columns):
         ax.bar(x + i * width, frame[column], width, label=column.replace("_ms", ""))
-    ax.set_xticks(x + width * (len(columns) - 1) / 2, frame.index, rotation=30, ha="right", fontsize=8)
+    ax.set_xticks(
+        x + width * (len(columns) - 1) / 2, [names(n) for n in frame.index], rotation=30, ha="right", fontsize=8
+    )
     ax.set_ylabel("latency (ms, client side)")
     ax.set_title("Search latency per collection", fontsize=10)
     ax.legend(fontsize=8)
     return _save(fig, path)
 
 
-def group_affinity(affinity: pd.DataFrame, collection: str, path: Path, max_groups: int = 40) -> Path | None:
+def group_affinity(
+    affinity: pd.DataFrame, collection: str, path: Path, max_groups: int = 40, names: Names = PLAIN
+) -> Path | None:
     """Share of neighbours of group X's lines that come from group Y."""
     if affinity.empty:
         return None
@@ -175,7 +182,7 @@ def group_affinity(affinity: pd.DataFrame, collection: str, path: Path, max_grou
     _heatmap(
         ax,
         matrix,
-        f"group affinity: {collection}",
+        f"group affinity: {names(collection)}",
         vmax=max(float(matrix.values.max()), 1e-9),
         annotate=len(groups) <= 10,
     )
@@ -191,7 +198,7 @@ def _swept(fidelity: pd.DataFrame) -> pd.DataFrame:
     return fidelity.dropna(subset=["value"])
 
 
-def ivf_recall(fidelity: pd.DataFrame, path: Path) -> Path | None:
+def ivf_recall(fidelity: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path | None:
     """Index recall@k against exact search as the index's search parameter (nprobe, ef) grows."""
     swept = _swept(fidelity)
     if swept.empty:
@@ -200,7 +207,13 @@ def ivf_recall(fidelity: pd.DataFrame, path: Path) -> Path | None:
     for name, frame in swept.groupby("collection"):
         frame = frame.sort_values("value")
         detail = f"{frame['index'].iloc[0]}, {frame['param'].iloc[0]}"
-        ax.plot(frame["value"], frame["recall_at_k"], marker="o", label=f"{name} ({detail})")
+        ax.plot(
+            frame["value"],
+            frame["recall_at_k"],
+            marker="o",
+            label=f"{names(name)} ({detail})",
+            color=names.colour(name),
+        )
     for level in (0.95, 0.99):
         ax.axhline(level, color="grey", linestyle="--", linewidth=0.8)
     ax.set_xscale("log", base=2)
@@ -212,14 +225,14 @@ def ivf_recall(fidelity: pd.DataFrame, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def recall_latency(fidelity: pd.DataFrame, path: Path) -> Path | None:
+def recall_latency(fidelity: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path | None:
     """The sweep as a recall-vs-latency curve: what each setting of the search parameter costs."""
     if fidelity.empty or "latency_p50_ms" not in fidelity:
         return None
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for name, frame in fidelity.groupby("collection"):
         frame = frame.sort_values("value")  # the curve follows the sweep; latency is noisy
-        ax.plot(frame["latency_p50_ms"], frame["recall_at_k"], marker="o", label=str(name))
+        ax.plot(frame["latency_p50_ms"], frame["recall_at_k"], marker="o", label=names(name), color=names.colour(name))
         for row in frame.itertuples(index=False):
             if pd.notna(row.value):
                 ax.annotate(f"{row.param}={int(row.value)}", (row.latency_p50_ms, row.recall_at_k), fontsize=6)
@@ -231,16 +244,16 @@ def recall_latency(fidelity: pd.DataFrame, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def retrieval(retrieval_frame: pd.DataFrame, path: Path) -> Path | None:
+def retrieval(retrieval_frame: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path | None:
     """Each retrieval metric per collection and baseline (grey, hatched), with its 95% interval."""
     if retrieval_frame.empty or "metric" not in retrieval_frame:
         return None
     metrics = list(dict.fromkeys(retrieval_frame["metric"]))
-    names = list(dict.fromkeys(retrieval_frame["collection"]))
-    fig, ax = plt.subplots(figsize=(4 + 1.5 * len(metrics) * max(1, len(names)) / 3, 4))
-    width = 0.8 / len(names)
+    shown = list(dict.fromkeys(retrieval_frame["collection"]))
+    fig, ax = plt.subplots(figsize=(4 + 1.5 * len(metrics) * max(1, len(shown)) / 3, 4))
+    width = 0.8 / len(shown)
     x = np.arange(len(metrics))
-    for i, name in enumerate(names):
+    for i, name in enumerate(shown):
         frame = retrieval_frame[retrieval_frame["collection"] == name].set_index("metric").reindex(metrics)
         baseline = is_baseline(name)
         ax.bar(
@@ -249,12 +262,12 @@ def retrieval(retrieval_frame: pd.DataFrame, path: Path) -> Path | None:
             width,
             yerr=[frame["value"] - frame["value_ci_low"], frame["value_ci_high"] - frame["value"]],
             capsize=3,
-            label=_label(name),
-            color=BASELINE_COLOR if baseline else f"C{i}",
+            label=names(name),
+            color=names.colour(name),
             hatch="//" if baseline else None,
             alpha=0.7 if baseline else 1.0,
         )
-    ax.set_xticks(x + width * (len(names) - 1) / 2, metrics)
+    ax.set_xticks(x + width * (len(shown) - 1) / 2, [METRIC_TITLES.get(m, m) for m in metrics])
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("mean over probes (95% CI)")
     ax.set_title("Retrieval with the index search, baselines beside the models", fontsize=10)
@@ -295,4 +308,36 @@ def align_curve(results: pd.DataFrame, path: Path) -> Path | None:
         ax.set_ylabel(label)
         ax.set_title(label, fontsize=10)
         ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def quality_cost(front: pd.DataFrame, quality: str, path: Path, names: Names = PLAIN) -> Path | None:
+    """Each model's quality against its encode cost, with the Pareto front drawn: the models
+    no other beats on both (higher quality, lower cost)."""
+    if front is None or front.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for row in front.itertuples(index=False):
+        ax.scatter(
+            row.cost,
+            row.quality,
+            s=60,
+            color=names.colour(row.collection),
+            zorder=3,
+            edgecolors="black" if row.on_front else "none",
+        )
+        ax.annotate(
+            names(row.collection), (row.cost, row.quality), xytext=(5, 4), textcoords="offset points", fontsize=8
+        )
+    line = front[front["on_front"]].sort_values("cost")
+    ax.step(
+        line["cost"], line["quality"], where="post", color="black", linewidth=1, linestyle="--", label="Pareto front"
+    )
+    positive = front["cost"][front["cost"] > 0]
+    if len(positive) and front["cost"].max() / max(positive.min(), 1e-9) > 50:
+        ax.set_xscale("log")
+    ax.set_xlabel("encode cost (seconds per 1,000 sentences, lower is better)")
+    ax.set_ylabel(f"{quality} (higher is better)")
+    ax.set_title("Quality vs cost", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
     return _save(fig, path)

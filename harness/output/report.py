@@ -1,9 +1,8 @@
 """Write a study for people: its plots as PNG beside the tables, and one self-contained
-HTML report with the plots inlined. The tables and their titles come from the registry."""
+HTML report (see :mod:`harness.output.html`) that opens with the verdict."""
 
 from __future__ import annotations
 
-import base64
 import html as html_lib
 import json
 from pathlib import Path
@@ -13,7 +12,10 @@ import pandas as pd
 from harness.aligning import load_align
 from harness.errors import HarnessError
 from harness.files import output_folder, replace_file
-from harness.study import Study, load_study, tables
+from harness.output.html import report_html
+from harness.output.present import Names
+from harness.output.verdict import Verdict, build_verdict
+from harness.study import Study, load_study
 
 STUDY_FILES = ("*.csv", "*.json", "*.parquet", "*.html", "plots/")  # what a study folder holds
 
@@ -21,6 +23,7 @@ STUDY_FILES = ("*.csv", "*.json", "*.parquet", "*.html", "plots/")  # what a stu
 LONG_TABLES = {"pair_scores", "affinity", "retrieval_items", "coherence_items", "agreement_items"}
 
 PLOT_TITLES = {
+    "quality_cost": "Quality vs encode cost, with the Pareto front",
     "similarity": "Similarity distributions (similar vs dissimilar pairs)",
     "efficiency": "Efficiency: size vs encode time",
     "contrast_vs_time": "Contrast vs total time",
@@ -34,45 +37,72 @@ PLOT_TITLES = {
 ALIGN_SHOWN = ("results", "scores")
 
 
-def _read_query(query_dir: str | Path | None) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict | None]:
+def read_query(query_dir: str | Path | None) -> dict:
+    """A harness query output folder's tables and manifest (empty when there is none)."""
     if query_dir is None:
-        return None, None, None
+        return {}
     query_dir = Path(query_dir)
     if not (query_dir / "overlap.csv").is_file():
         raise HarnessError(
             f"{query_dir} is not a harness query output folder (no overlap.csv): run harness query --output {query_dir}"
         )
-    overlap = pd.read_csv(query_dir / "overlap.csv")
-    latency = pd.read_csv(query_dir / "latency.csv") if (query_dir / "latency.csv").is_file() else None
-    manifest = (
-        json.loads((query_dir / "manifest.json").read_text()) if (query_dir / "manifest.json").is_file() else None
-    )
-    return overlap, latency, manifest
+    found: dict = {}
+    for name in ("overlap", "latency", "hits"):
+        path = query_dir / f"{name}.csv"
+        if path.is_file():
+            try:
+                found[name] = pd.read_csv(path)
+            except (ValueError, OSError) as exc:
+                raise HarnessError(f"{path} is unreadable ({str(exc).splitlines()[0]})") from None
+    if (query_dir / "manifest.json").is_file():
+        found["manifest"] = json.loads((query_dir / "manifest.json").read_text())
+    return found
+
+
+def names_for(study: Study, query: dict | None = None) -> Names:
+    """Short names and colours: the study's collections in order, then every baseline seen."""
+    names = Names(study.manifest.get("collections"))
+    for frame in [*study.tables.values(), *(query or {}).values()]:
+        if isinstance(frame, pd.DataFrame):
+            for column in ("collection", "collection_a", "collection_b"):
+                if column in frame:
+                    for value in dict.fromkeys(frame[column].dropna()):
+                        names.add(str(value))
+    return names
 
 
 def write_plots(
-    study: Study, directory: str | Path, query_dir: str | Path | None = None, align_dir: str | Path | None = None
+    study: Study,
+    directory: str | Path,
+    query_dir: str | Path | None = None,
+    align_dir: str | Path | None = None,
+    verdict: Verdict | None = None,
 ) -> dict[str, Path]:
     """All plots the study's tables allow, under DIRECTORY/plots; name -> path."""
     from harness.output import plots
 
     folder = Path(directory) / "plots"
-    overlap, latency, _ = _read_query(query_dir)
+    query = read_query(query_dir)
+    names = names_for(study, query)
+    verdict = verdict or build_verdict(study, names, query.get("latency"))
     aligned = load_align(align_dir)[0] if align_dir else {}
     made = {
-        "similarity": plots.similarity_distributions(study.pair_scores, folder / "similarity.png"),
-        "efficiency": plots.efficiency(study.cost, folder / "efficiency.png"),
-        "contrast_vs_time": plots.contrast_vs_time(study.contrast, study.cost, folder / "contrast_vs_time.png"),
-        "overlap": plots.overlap_heatmap(overlap, folder / "overlap.png"),
-        "latency": plots.latency(latency, folder / "latency.png"),
-        "ivf_recall": plots.ivf_recall(study.fidelity, folder / "ivf_recall.png"),
-        "recall_latency": plots.recall_latency(study.fidelity, folder / "recall_latency.png"),
-        "retrieval": plots.retrieval(study.retrieval, folder / "retrieval.png"),
+        "quality_cost": plots.quality_cost(verdict.front, verdict.quality_title, folder / "quality_cost.png", names),
+        "similarity": plots.similarity_distributions(study.pair_scores, folder / "similarity.png", names),
+        "efficiency": plots.efficiency(study.cost, folder / "efficiency.png", names),
+        "contrast_vs_time": plots.contrast_vs_time(study.contrast, study.cost, folder / "contrast_vs_time.png", names),
+        "overlap": plots.overlap_heatmap(query.get("overlap"), folder / "overlap.png", names),
+        "latency": plots.latency(query.get("latency"), folder / "latency.png", names),
+        "ivf_recall": plots.ivf_recall(study.fidelity, folder / "ivf_recall.png", names),
+        "recall_latency": plots.recall_latency(study.fidelity, folder / "recall_latency.png", names),
+        "retrieval": plots.retrieval(study.retrieval, folder / "retrieval.png", names),
         "align": plots.align_curve(aligned.get("results", pd.DataFrame()), folder / "align.png"),
     }
     if not study.affinity.empty:
         for i, name in enumerate(dict.fromkeys(study.affinity["collection"])):
-            made[f"affinity:{name}"] = plots.group_affinity(study.affinity, name, folder / f"affinity_{i + 1}.png")
+            made[f"affinity:{name}"] = plots.group_affinity(
+                study.affinity, name, folder / f"affinity_{i + 1}.png", names=names
+            )
     return {name: path for name, path in made.items() if path is not None}
 
 
@@ -108,30 +138,7 @@ def _table_html(frame: pd.DataFrame, max_rows: int = 200) -> str:
     body = shown.to_html(index=False, border=0, classes="t", na_rep="–", float_format=lambda v: f"{v:.4g}", escape=True)
     if len(frame) > max_rows:
         body += f"<p class=note>first {max_rows} of {len(frame)} rows; the CSV has them all.</p>"
-    return body
-
-
-def _definition(value) -> str:
-    """A definition in words; the uncertainty definition is a dict of named parts."""
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {v}" for k, v in value.items())
-    return str(value)
-
-
-def _image(path: Path, alt: str) -> str:
-    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    alt = html_lib.escape(alt)
-    return f'<figure><img alt="{alt}" src="data:image/png;base64,{data}"><figcaption>{alt}</figcaption></figure>'
-
-
-STYLE = """
-body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222;padding:0 1em}
-table.t{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}
-table.t td,table.t th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:right}
-table.t th{background:#f4f4f4}
-figure{display:inline-block;margin:.5em 1em .5em 0}img{max-width:100%}
-figcaption,.note{font-size:12px;color:#666}pre{background:#f7f7f7;padding:1em;font-size:12px;overflow:auto}
-"""
+    return f'<div class="wrap">{body}</div>'
 
 
 def write_html(
@@ -141,58 +148,29 @@ def write_html(
     plot_paths: dict[str, Path] | None = None,
     align_dir: str | Path | None = None,
 ) -> Path:
-    """One self-contained HTML file: tables, plots inlined as base64 PNG, the run manifest."""
+    """One self-contained HTML file that opens with the verdict: plots inlined as base64 PNG."""
     html = Path(html)
-    html.parent.mkdir(parents=True, exist_ok=True)
     if plot_paths is None:
         import tempfile
 
         with tempfile.TemporaryDirectory() as scratch:
             return write_html(study, html, query_dir, write_plots(study, scratch, query_dir, align_dir), align_dir)
-    _, latency_frame, query_manifest = _read_query(query_dir)
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>harness study</title>",
-        f"<style>{STYLE}</style></head><body><h1>Embedding model comparison</h1>",
-    ]
-    manifest = study.manifest or {}
-    parts.append(
-        f"<p>Created {html_lib.escape(str(manifest.get('created', '?')))} on "
-        f"{html_lib.escape(str(manifest.get('backend', '?')))} ({html_lib.escape(str(manifest.get('uri', '')))}); "
-        f"collections: {html_lib.escape(', '.join(manifest.get('collections', {}) or []))}.</p>"
+    query = read_query(query_dir)
+    names = names_for(study, query)
+    aligned = load_align(align_dir) if align_dir else None
+    verdict = build_verdict(study, names, query.get("latency"), aligned[0] if aligned else None)
+    page = report_html(
+        study,
+        names,
+        verdict,
+        plot_paths,
+        PLOT_TITLES,
+        hits=query.get("hits"),
+        latency=query.get("latency"),
+        query_manifest=query.get("manifest"),
+        extra_sections=(_align_html(align_dir),) if align_dir else (),
     )
-    for warning in study.warnings or []:
-        parts.append(f"<p class=note>note: {html_lib.escape(str(warning))}</p>")
-    for name, table in tables().items():
-        frame = study.tables.get(name)
-        if name not in LONG_TABLES and frame is not None and not frame.empty:
-            parts.append(f"<h2>{html_lib.escape(table.title)}</h2>{_table_html(frame)}")
-    if latency_frame is not None and not latency_frame.empty:
-        parts.append(f"<h2>Search latency (query output)</h2>{_table_html(latency_frame)}")
-    if align_dir:
-        parts.append(_align_html(align_dir))
-    parts.append("<h2>Plots</h2>")
-    for name, path in plot_paths.items():
-        title = PLOT_TITLES.get(name) or f"Group affinity: {name.split(':', 1)[-1]}"
-        parts.append(_image(path, title))
-    definitions = manifest.get("definitions") or {}
-    if definitions:
-        parts.append(
-            "<h2>Definitions</h2><ul>"
-            + "".join(
-                f"<li><b>{html_lib.escape(k)}</b>: {html_lib.escape(_definition(v))}</li>"
-                for k, v in definitions.items()
-            )
-            + "</ul>"
-        )
-    parts.append("<h2>Run manifest</h2><pre>" + html_lib.escape(json.dumps(manifest, indent=2, default=str)) + "</pre>")
-    if query_manifest:
-        parts.append(
-            "<h2>Query manifest</h2><pre>"
-            + html_lib.escape(json.dumps(query_manifest, indent=2, default=str))
-            + "</pre>"
-        )
-    parts.append("</body></html>\n")
-    return replace_file(html, "".join(parts))
+    return replace_file(html, page)
 
 
 def _align_html(align_dir: str | Path) -> str:

@@ -79,3 +79,44 @@ def print_side_by_side(console: Console, hits: pd.DataFrame, top: int = 5, width
                     )
             table.add_row(str(rank), *cells)
         console.print(table)
+
+
+def people_rich(people, title: str | None = None) -> Table:
+    """A table for people (see :mod:`harness.output.present`) in the terminal; best values bold."""
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for column in people.frame.columns:
+        table.add_column(str(column), justify="left" if column in ("Model", "Model A", "Model B") else "right")
+    for i, row in enumerate(people.frame.itertuples(index=False)):
+        baseline = bool(people.collections) and str(people.collections[i]).startswith("baseline:")
+        cells = []
+        for column, value in zip(people.frame.columns, row):
+            text = str(value).replace("[", "\\[")
+            if (i, column) in people.best:
+                text = f"[bold green]{text}[/]"
+            elif baseline:
+                text = f"[dim]{text}[/]"
+            cells.append(text)
+        table.add_row(*cells)
+    return table
+
+
+# The tables a terminal shows after an evaluation; the report and the files have them all.
+TERMINAL_TABLES = ("retrieval", "contrast", "graded", "coherence", "cost", "fidelity_summary")
+
+
+def print_study(console: Console, study, verdict) -> None:
+    """The key tables for people, then the verdict in plain words."""
+    from harness.output.present import Names
+    from harness.output.views import view
+    from harness.study import tables
+
+    names = Names(study.manifest.get("collections"))
+    registry = tables()
+    for name in TERMINAL_TABLES:
+        frame = study.tables.get(name)
+        if frame is not None and not frame.empty:
+            console.print(people_rich(view(name, frame, names), registry[name].title))
+    if verdict.findings:
+        console.print("[bold]Verdict[/] (a difference whose 95% interval includes 0 is a tie)")
+        for finding in verdict.findings:
+            console.print(f"  • {finding.text}")

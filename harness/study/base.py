@@ -13,15 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
-from harness.records import Probe
-
-if TYPE_CHECKING:
-    from harness.study.context import Context
+from harness.errors import HarnessError
+from harness.models import Embedder
+from harness.records import Hit, Probe
 
 
 @dataclass(frozen=True)
@@ -148,3 +147,71 @@ def sample_positions(n: int, size: int, seed: int = 0) -> np.ndarray:
     if size <= 0 or n <= size:
         return np.arange(n)
     return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+
+
+class Context:
+    """The surface measures use; ``kind`` is ``collection``, ``bm25`` or ``hashing``."""
+
+    name: str
+    kind: str = "collection"
+    baseline: bool = False
+    settings: StudySettings
+
+    def __init__(self) -> None:
+        self.memo: dict[str, Any] = {}  # what a paired measure's prepare() kept for run_pair()
+
+    @property
+    def alias(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def ids(self) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def groups(self) -> list[str]:
+        raise NotImplementedError
+
+    @property
+    def has_vectors(self) -> bool:
+        return True
+
+    @property
+    def setting(self) -> str:
+        """The search setting in words (``nprobe=8``, ``ef=default``, ``exhaustive``, ``exact``)."""
+        return "exact"
+
+    def sample(self, size: int) -> np.ndarray:
+        """Positions (into :attr:`ids`) of the seeded sample every measure uses: drawn from the
+        sorted ids, so collections of the same corpus (and the baselines) sample the same rows."""
+        order = np.argsort(self.ids, kind="stable")
+        return np.sort(order[sample_positions(len(order), size, self.settings.seed)])
+
+    def search_texts(self, texts: Sequence[str], k: int, exact: bool = False) -> list[list[Hit]]:
+        raise NotImplementedError
+
+    def search_rows(self, ids: Sequence[int] | np.ndarray, k: int, exact: bool = False) -> list[list[Hit]]:
+        raise NotImplementedError
+
+    @property
+    def embedder(self) -> Embedder:
+        raise HarnessError(f"{self.name} has no model")
+
+    def load_again(self) -> Embedder:
+        """A fresh load of the model, for timing loads; the caller closes it."""
+        raise HarnessError(f"{self.name} has no model")
+
+    def encode(self, texts: Sequence[str], role: str = "document") -> np.ndarray:
+        return self.embedder.encode(list(texts), self.settings.batch_size, role=role)  # type: ignore[arg-type]
+
+    def vectors(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def texts(self, ids: Sequence[int] | np.ndarray) -> list[str]:
+        raise NotImplementedError
+
+    def stream(self, batch_size: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
