@@ -1,7 +1,7 @@
 # Two entry points for a fresh machine (Python 3.11 + pip):
 #   make demo  - set up .venv and run the default experiment on embedded Milvus Lite in one process
 #                (harness compare: ingest, query, evaluate); the report is harness-results/report.html
-#   make study - evaluate the demo's collections again, with its query, into a new run and the same report path
+#   make study - evaluate the demo's collections (with the demo's query) and write harness-study/report.html
 #   make test  - set up .venv and run the test suite
 #   make fast  - the unit tests only (fakes; no real models, servers or slow runs): the inner loop
 #   make lint  - formatting, lint and type checks (ruff, mypy)
@@ -39,7 +39,8 @@ $(VENV)/.real-milvus: $(BIN)/harness
 	touch $@
 
 study: setup
-	$(BIN)/harness evaluate
+	$(BIN)/harness evaluate --qrels corpora/blake.qrels.csv --output harness-study \
+		--query harness-results --html harness-study/report.html
 
 test: setup $(VENV)/.real-milvus
 	$(BIN)/python -m pytest -q

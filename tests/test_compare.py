@@ -228,3 +228,12 @@ def test_compare_through_the_cli_then_evaluate_reads_its_query_and_report_shows_
     assert "compare-wide" in evaluated.out  # the latest run with a query, from the same database
     latest = (results / "latest").resolve()
     assert latest.name.endswith("-evaluate") and (latest / "report.html").is_file()
+    # make study's form: the results folder stands for its newest run with a query (compare-wide)
+    study = tmp_path / "study"
+    args = ["--uri", tmp_path / "c.db", "--qrels", qrels, "--probes", probes, "--top-k", "5", "--repeats", "1"]
+    args += ["--output", study, "--query", results, "--html", study / "report.html", "--results", results]
+    made = run_cli("evaluate", *args, "--measures", "retrieval,cost")
+    assert made.code == 0, made
+    assert (study / "study.json").is_file() and (study / "report.html").is_file()
+    assert (study / "plots" / "latency.png").is_file()  # read from compare-wide's query
+    assert (results / "latest").resolve() == latest  # --output keeps no run

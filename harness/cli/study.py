@@ -181,7 +181,7 @@ def _root(results: Optional[Path]) -> Path:
 def _query_dir(results: Optional[Path], ref: str) -> Path:
     from harness.runs import find_run, query_folder
 
-    return query_folder(find_run(_root(results), ref).path)
+    return query_folder(find_run(_root(results), ref, part="query").path)
 
 
 def _latest_query(results: Optional[Path], uri: Optional[str]) -> Optional[Path]:

@@ -167,17 +167,23 @@ def latest_with(root: str | Path, part: str, uri: str | None = None) -> RunParts
     return None
 
 
-def find_run(root: str | Path, ref: str | Path) -> RunParts:
+def find_run(root: str | Path, ref: str | Path, part: str | None = None) -> RunParts:
     """A run by ``latest``, folder path, folder name (id), a unique start of one, or --name
-    (the newest of that name)."""
+    (the newest of that name). A results folder (one holding ``runs/``) stands for its newest
+    run, with a ``part`` ("query" or "study") when one is asked for."""
     root = Path(root)
     text = str(ref)
-    if text == LATEST:
-        found = latest_run(root)
+    folder = Path(ref)
+    if text == LATEST or ((folder / RUNS).is_dir() and not (folder / RUN_FILE).is_file()):
+        base = root if text == LATEST else folder
+        found = latest_with(base, part) if part else latest_run(base)
         if found is None:
-            raise HarnessError(f"no runs under {root / RUNS} yet: run harness query, evaluate or compare")
+            what = {"query": "query or compare", "study": "evaluate or compare"}.get(
+                part or "", "query, evaluate or compare"
+            )
+            raise HarnessError(f"no {part + ' ' if part else ''}runs under {base / RUNS} yet: run harness {what}")
         return found
-    if Path(ref).is_dir():
+    if folder.is_dir():
         return run_parts(ref)
     if (root / RUNS / text).is_dir():
         return run_parts(root / RUNS / text)
