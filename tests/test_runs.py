@@ -123,6 +123,9 @@ def test_each_run_gets_its_own_folder_record_and_the_latest_pointer(tmp_path):
     assert query_folder(first.path) == first.path / "query"
     assert latest_with(tmp_path, "query", uri="x.db").path == second.path
     assert latest_with(tmp_path, "query", uri="other.db") is None and latest_with(tmp_path, "study") is None
+    assert find_run(tmp_path / "elsewhere", tmp_path, part="query").path == second.path  # a results folder
+    with pytest.raises(HarnessError, match="no study runs under .* run harness evaluate or compare"):
+        find_run(tmp_path / "elsewhere", tmp_path, part="study")
     with pytest.raises(HarnessError, match=r"no run 'nothing' under .*runs: harness runs lists them"):
         find_run(tmp_path, "nothing")
     with pytest.raises(HarnessError, match="holds no study"):
@@ -184,6 +187,7 @@ def _study(folder, nprobe, models, recall, contrast):
         [
             {
                 "collection": n,
+                "search": f"nprobe={nprobe}",
                 "metric": "recall_at_k",
                 "value": r,
                 "value_ci_low": r - 0.1,
