@@ -1,5 +1,6 @@
 """Runs that are kept: folders written whole and never over another, the latest pointer,
-listing and finding runs, and what changed between two runs. No models here (fast)."""
+listing and finding runs, and what changed between two runs; then query, evaluate and runs
+on tiny models and Milvus Lite."""
 
 import json
 import os
@@ -290,3 +291,42 @@ def test_the_measures_option_lists_every_registered_measure():
 
     help_text = MeasuresOpt.__metadata__[0].help
     assert all(m.name in help_text for m in MEASURES)
+
+
+# --- the real path: tiny models on Milvus Lite -----------------------------------------------------
+
+
+def test_query_and_evaluate_keep_runs_on_milvus_lite(run_cli, tiny_models, small_corpus, tmp_path):
+    db, results = tmp_path / "r.db", tmp_path / "results"
+    models = ["-m", tiny_models["tiny-a"], "-m", tiny_models["tiny-b"]]
+    ingested = run_cli("ingest", "--corpus", small_corpus, *models, "--uri", db, "--nlist", "4")
+    assert ingested.code == 0, ingested
+    probe = ["--uri", db, "--probe", "love and the night sky", "--top-k", "5", "--repeats", "1", "--show", "0"]
+    first = run_cli("query", *probe, "--nprobe", "1", "--name", "narrow", "--results", results)
+    assert first.code == 0, first
+    second = run_cli("query", *probe, "--nprobe", "4", "--name", "wide", "--results", results)
+    assert second.code == 0, second
+    narrow, wide = find_run(results, "narrow"), find_run(results, "wide")
+    assert narrow.path != wide.path and latest_run(results).path == wide.path
+    hits = pd.read_csv(wide.query / "hits.csv")
+    assert {"harness_tiny_a", "harness_tiny_b"} <= set(hits["collection"])
+    record = json.loads((wide.path / "run.json").read_text())
+    assert record["uri"] == str(db) and record["settings"]["query nprobe"] == 4
+    assert sorted(m["alias"] for m in record["models"]) == ["tiny-a", "tiny-b"]
+    diff = diff_runs(wide, narrow)
+    changed = diff.changed_settings.set_index("setting")
+    assert changed.loc["query nprobe", "against"] == "1" and changed.loc["query nprobe", "run"] == "4"
+    assert diff.changes.empty  # the same models and collections
+    # --output writes the query files into the one folder, as before, and keeps no run
+    plain = run_cli("query", *probe, "--output", tmp_path / "plain", "--results", results)
+    assert plain.code == 0, plain
+    assert (tmp_path / "plain" / "hits.csv").is_file() and len(list_runs(results)) == 2
+    # evaluate reads the newest query of the same database, says so, and keeps its own run
+    evaluated = run_cli("evaluate", "--uri", db, "--measures", "cost", "--repeats", "1", "--results", results)
+    assert evaluated.code == 0, evaluated
+    assert f"query results from {wide.path}" in evaluated.out.replace("\n", "")
+    latest = latest_run(results)
+    assert latest.record["kind"] == "evaluate" and latest.study is not None and latest.report is not None
+    assert (results / "report.html").read_bytes() == (latest.path / "report.html").read_bytes()
+    listed = run_cli("runs", "--results", results)
+    assert listed.code == 0 and listed.out.index("evaluate") < listed.out.index("query-wide")
