@@ -24,6 +24,9 @@ FIGURES = (
     "reingest_speedup",
     "query_vs_raw_search",
     "rss_growth",
+    "raw_job_s",
+    "harness_compare_s",
+    "compare_vs_raw_job",
 )
 
 
@@ -32,7 +35,7 @@ def test_bench_smoke(tmp_path):
         [sys.executable, str(REPO / "bench" / "bench.py"), "--smoke", "--json", str(tmp_path / "b.json")],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,  # the compare section runs harness compare and raw_job.py in fresh processes
     )
     assert done.returncode == 0, done.stderr[-3000:]
     for name in FIGURES:
