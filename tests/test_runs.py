@@ -259,7 +259,8 @@ def test_runs_lists_newest_first_and_report_against_prints_the_diff(run_cli, tmp
     assert result.code == 0, result
     assert "Settings that changed" in result.out and "study nprobe" in result.out
     assert "0.100" in result.out  # recall 0.2 -> 0.3
-    assert (tmp_path / "r.html").is_file()
+    page = (tmp_path / "r.html").read_text()
+    assert f"What changed since {before.path.name}" in page and "study nprobe" in page
     assert run_cli("runs", "--results", tmp_path, "--kind", "query").out.startswith("no runs")
 
 

@@ -264,16 +264,18 @@ def report(
     else:
         parts = find_run(root, run or "latest")
     out = console()
+    diff = None
     if other is not None:
         from harness.cli.runs import print_diff
         from harness.runs.diff import diff_runs
 
-        print_diff(out, diff_runs(parts, other))
+        diff = diff_runs(parts, other)
+        print_diff(out, diff)
         if parts.study is None:
             out.print(f"{parts.path} holds no study: no HTML report written")
             return
     if parts.study is None:
         raise HarnessError(f"{parts.path} holds no study (no study.json): run harness evaluate or harness compare")
     query_dir = _query_dir(results, query) if query else parts.query
-    path = build_report(parts.study, html, query_dir=query_dir, align_dir=align)
+    path = build_report(parts.study, html, query_dir=query_dir, align_dir=align, diff=diff)
     out.print(f"wrote {path}")
