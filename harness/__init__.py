@@ -2,7 +2,8 @@
 
 The notebook API mirrors the CLI: ``harness.ingest(corpus, models, uri)``, then
 ``harness.query(probes, collections, uri)`` and ``harness.evaluate(collections, uri)``;
-``harness.align(old_collection, new_model, uri)`` fits maps for a migration without re-embedding.
+``harness.align(old_collection, new_model, uri)`` fits maps for a migration without re-embedding;
+``harness.compare(corpus, models, uri, probes=...)`` runs ingest, query and evaluate in one process.
 Heavy libraries (torch, sentence-transformers, pymilvus) load only when they are used.
 """
 
@@ -18,6 +19,7 @@ _LAZY = {
     "evaluate": "harness.study",
     "Study": "harness.study",
     "align": "harness.aligning",
+    "compare": "harness.experiment",
     "AlignResult": "harness.aligning",
 }
 
@@ -39,6 +41,7 @@ __all__ = [
     "Study",
     "__version__",
     "align",
+    "compare",
     "evaluate",
     "ingest",
     "query",

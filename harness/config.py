@@ -80,33 +80,29 @@ class Experiment:
     def defaults_for(self, command: str) -> dict[str, Any]:
         """What this file sets for one command's options (by parameter name); None values omitted."""
         probes = self.probes or (default_probe_file(self.corpus) if self.corpus else None)
+        ingest = {
+            "corpus": self.corpus,
+            "model": self.models or None,
+            "uri": self.uri,
+            "nlist": self.nlist,
+            "index": self.index,
+        }
+        search = {"probes": probes, "top_k": self.top_k, "nprobe": self.nprobe, "ef": self.ef, "uri": self.uri}
+        judged = {"pairs": self.pairs, "graded": self.graded, "qrels": self.qrels}
+        # [output] dir is the results folder runs are kept under; --output names one folder.
+        results = {"results": self.output}
         per_command: dict[str, dict[str, Any]] = {
-            "ingest": {
-                "corpus": self.corpus,
-                "model": self.models or None,
-                "uri": self.uri,
-                "nlist": self.nlist,
-                "index": self.index,
-            },
-            "query": {
-                "probes": probes,
-                "top_k": self.top_k,
-                "nprobe": self.nprobe,
-                "ef": self.ef,
+            "ingest": ingest,
+            "query": {**search, "repeats": self.repeats, **results},
+            "evaluate": {**search, **judged, "repeats": self.evaluate_repeats, **results},
+            # compare reads what ingest, query and evaluate read; the study's repeats have their own name
+            "compare": {
+                **ingest,
+                **search,
+                **judged,
                 "repeats": self.repeats,
-                "output": self.output,
-                "uri": self.uri,
-            },
-            "evaluate": {
-                "pairs": self.pairs,
-                "graded": self.graded,
-                "qrels": self.qrels,
-                "probes": probes,
-                "top_k": self.top_k,
-                "nprobe": self.nprobe,
-                "ef": self.ef,
-                "repeats": self.evaluate_repeats,
-                "uri": self.uri,
+                "cost_repeats": self.evaluate_repeats,
+                **results,
             },
             "align": {
                 "probes": probes,
@@ -116,6 +112,8 @@ class Experiment:
                 "uri": self.uri,
             },
             "collections": {"uri": self.uri},
+            "runs": results,
+            "report": results,
         }
         return {k: v for k, v in per_command.get(command, {}).items() if v is not None}
 

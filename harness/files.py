@@ -128,6 +128,69 @@ def output_folder(target: str | Path, patterns: Iterable[str]) -> Iterator[Path]
     shutil.rmtree(old, ignore_errors=True)
 
 
+class FreshFolder:
+    """A new folder under PARENT, written whole and never over another: the files go into a
+    hidden partial folder, renamed at the end to NAME, or NAME-2, NAME-3, ... when NAME is
+    taken (a rename never replaces a folder that holds anything). A run that fails or is
+    killed leaves no folder under a visible name; the partial folders of dead processes are
+    removed by the next one.
+
+        with FreshFolder(parent, "20250101T120000Z-query") as fresh:
+            write(fresh.partial)
+        fresh.path  # the folder's final name
+    """
+
+    def __init__(self, parent: str | Path, name: str):
+        self.parent = Path(parent)
+        self.name = name
+        self.partial = self.parent / f".{name}.partial-{os.getpid()}"
+        self.path: Path | None = None
+
+    def __enter__(self) -> "FreshFolder":
+        if self.parent.exists() and not self.parent.is_dir():
+            raise HarnessError(f"{self.parent} is a file, not a folder")
+        self.parent.mkdir(parents=True, exist_ok=True)
+        remove_dead_partials(self.parent)
+        shutil.rmtree(self.partial, ignore_errors=True)
+        self.partial.mkdir()
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        if kind is not None:
+            shutil.rmtree(self.partial, ignore_errors=True)
+            return
+        (self.partial / MARKER).write_text("written by harness\n")
+        for attempt in range(1, 1000):
+            target = self.parent / (self.name if attempt == 1 else f"{self.name}-{attempt}")
+            if target.exists():
+                continue
+            try:
+                os.rename(self.partial, target)
+            except OSError:  # taken a moment ago by another process
+                continue
+            self.path = target
+            return
+        raise HarnessError(f"no free folder name for {self.name} in {self.parent}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by another user
+        return True
+    return True
+
+
+def remove_dead_partials(parent: Path) -> None:
+    """Partial folders (``.NAME.partial-PID``) whose process is gone: a run killed mid-write."""
+    for partial in parent.glob(".*.partial-*"):
+        pid = partial.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(partial, ignore_errors=True)
+
+
 def replace_file(path: str | Path, text: str) -> Path:
     """Write a text file whole: a temporary file beside it, renamed over it."""
     path = Path(path)
@@ -135,6 +198,19 @@ def replace_file(path: str | Path, text: str) -> Path:
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
     try:
         partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
+def replace_copy(source: str | Path, path: str | Path) -> Path:
+    """Copy a file whole over PATH: a temporary copy beside it, renamed over it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        shutil.copyfile(source, partial)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)

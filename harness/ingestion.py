@@ -4,6 +4,10 @@ The corpus is read in chunks; each chunk is encoded while the previous one is be
 inserted by a worker thread, so memory stays flat and insertion hides behind encoding.
 Row ids come from the corpus, so a re-run (or a run after a crash) inserts only what
 is missing and never duplicates a row.
+
+Long because it is one pipeline with two doors: :func:`ingest` opens the store, the cache and
+the models itself; :func:`run_ingest` takes them open (``harness compare`` keeps its models
+loaded for the query and the study), and both share the checks and the per-model loop.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import pandas as pd
 
@@ -20,10 +24,12 @@ from harness.cache import CachedEmbedder, open_cache, with_cache
 from harness.errors import HarnessError, StoreError
 from harness.inputs import CorpusReader, chunked
 from harness.manifest import now
-from harness.models import Embedder, load_model, resolve_model, similarity_note, with_prompts
+from harness.models import Embedder, ModelRef, load_model, resolve_model, similarity_note, with_prompts
 from harness.records import DEFAULT_INDEX, CollectionMeta, CorpusRecord, IndexSpec, Progress, ProgressFn
 from harness.store import VectorStore, collection_name, connect, index_spec, redact_uri
 from harness.store.inserter import Inserter
+
+EmbedderLoader = Callable[[ModelRef], Embedder]
 
 
 @dataclass
@@ -275,6 +281,98 @@ def ingest_model(
     return result
 
 
+def prepare_ingest(
+    models: Sequence[str],
+    *,
+    prefix: str = "",
+    nlist: int | None = None,
+    index: str = DEFAULT_INDEX,
+    batch_size: int = 64,
+    chunk_size: int = 2048,
+    query_prompt: str | None = None,
+    document_prompt: str | None = None,
+) -> list[ModelRef]:
+    """The models to ingest (with the prompts they will use), every option checked before anything loads."""
+    if not models:
+        raise HarnessError("no model given")
+    if nlist is not None and nlist < 1:
+        raise HarnessError("--nlist must be at least 1")
+    index_spec(index, 1, 1, nlist=nlist)  # an unknown type, or --nlist on one without lists: one line now
+    for value, option in ((batch_size, "--batch-size"), (chunk_size, "--chunk-size")):
+        if value < 1:
+            raise HarnessError(f"{option} must be at least 1")
+    refs = [with_prompts(resolve_model(m), query_prompt, document_prompt) for m in models]
+    aliases = [collection_name(r.alias, prefix) for r in refs]
+    if len(set(aliases)) != len(aliases):
+        raise HarnessError(f"two models map to the same collection name: {', '.join(aliases)}")
+    return refs
+
+
+def read_corpus(
+    corpus: str | Path, text_column: str = "text", id_column: str | None = "id", group_column: str | None = "group"
+) -> tuple[CorpusReader, str]:
+    """The corpus reader and its sha256, after a full read: bad input fails before anything is written."""
+    reader = CorpusReader(corpus, text_column=text_column, id_column=id_column, group_column=group_column)
+    corpus_sha = reader.sha256()
+    for _ in reader:
+        pass
+    return reader, corpus_sha
+
+
+def run_ingest(
+    store: VectorStore,
+    reader: CorpusReader,
+    corpus_sha: str,
+    refs: Sequence[ModelRef],
+    load: EmbedderLoader,
+    *,
+    prefix: str = "",
+    nlist: int | None = None,
+    index: str = DEFAULT_INDEX,
+    batch_size: int = 64,
+    chunk_size: int = 2048,
+    recreate: bool = False,
+    progress: ProgressFn | None = None,
+) -> IngestReport:
+    """:func:`ingest` on an open store and a corpus already read, with models from ``load``
+    (each closed when its collection is built)."""
+    stats = reader.stats
+    report = IngestReport(
+        str(reader.path),
+        corpus_sha,
+        redact_uri(store.uri),
+        lines=stats.lines,
+        records=stats.records,
+        empty_lines=stats.empty,
+        duplicates=stats.duplicates,
+        duplicate_ids=stats.duplicate_ids,
+        groups=len(stats.groups),
+    )
+    store.capabilities.check_index(index)  # before any model loads
+    for ref in refs:
+        embedder = load(ref)
+        try:
+            report.models.append(
+                ingest_model(
+                    store,
+                    reader,
+                    embedder,
+                    corpus_sha,
+                    prefix=prefix,
+                    nlist=nlist,
+                    index=index,
+                    batch_size=batch_size,
+                    chunk_size=chunk_size,
+                    recreate=recreate,
+                    progress=progress,
+                    total_hint=stats.records,
+                )
+            )
+        finally:
+            embedder.close()
+    return report
+
+
 def ingest(
     corpus: str | Path,
     models: Sequence[str],
@@ -303,65 +401,42 @@ def ingest(
     A model may be a variant (``all-MiniLM-L6-v2@onnx``), built on first use. Corpus lines
     are encoded as documents, with the model's document prompt or ``document_prompt``;
     ``query_prompt`` is recorded for the queries that will search the collection."""
-    if not models:
-        raise HarnessError("no model given")
-    if nlist is not None and nlist < 1:
-        raise HarnessError("--nlist must be at least 1")
-    index_spec(index, 1, 1, nlist=nlist)  # an unknown type, or --nlist on one without lists: one line now
-    for value, option in ((batch_size, "--batch-size"), (chunk_size, "--chunk-size")):
-        if value < 1:
-            raise HarnessError(f"{option} must be at least 1")
-    refs = [with_prompts(resolve_model(m), query_prompt, document_prompt) for m in models]
-    aliases = [collection_name(r.alias, prefix) for r in refs]
-    if len(set(aliases)) != len(aliases):
-        raise HarnessError(f"two models map to the same collection name: {', '.join(aliases)}")
-    reader = CorpusReader(corpus, text_column=text_column, id_column=id_column, group_column=group_column)
-    corpus_sha = reader.sha256()
-    # A full read before any model loads: bad input fails before anything is written.
-    for _ in reader:
-        pass
-    stats = reader.stats
+    refs = prepare_ingest(
+        models,
+        prefix=prefix,
+        nlist=nlist,
+        index=index,
+        batch_size=batch_size,
+        chunk_size=chunk_size,
+        query_prompt=query_prompt,
+        document_prompt=document_prompt,
+    )
+    reader, corpus_sha = read_corpus(corpus, text_column, id_column, group_column)
     embedding_cache = open_cache(cache)
     store = connect(uri, token)
-    report = IngestReport(
-        str(reader.path),
-        corpus_sha,
-        redact_uri(store.uri),
-        lines=stats.lines,
-        records=stats.records,
-        empty_lines=stats.empty,
-        duplicates=stats.duplicates,
-        duplicate_ids=stats.duplicate_ids,
-        groups=len(stats.groups),
-    )
+
+    def load(ref: ModelRef) -> Embedder:
+        return with_cache(
+            load_model(ref, device=device, trust_remote_code=trust_remote_code, half=half, progress=progress),
+            embedding_cache,
+        )
+
     try:
-        store.capabilities.check_index(index)  # before any model loads
-        for ref in refs:
-            embedder = with_cache(
-                load_model(ref, device=device, trust_remote_code=trust_remote_code, half=half, progress=progress),
-                embedding_cache,
-            )
-            try:
-                report.models.append(
-                    ingest_model(
-                        store,
-                        reader,
-                        embedder,
-                        corpus_sha,
-                        prefix=prefix,
-                        nlist=nlist,
-                        index=index,
-                        batch_size=batch_size,
-                        chunk_size=chunk_size,
-                        recreate=recreate,
-                        progress=progress,
-                        total_hint=stats.records,
-                    )
-                )
-            finally:
-                embedder.close()
+        return run_ingest(
+            store,
+            reader,
+            corpus_sha,
+            refs,
+            load,
+            prefix=prefix,
+            nlist=nlist,
+            index=index,
+            batch_size=batch_size,
+            chunk_size=chunk_size,
+            recreate=recreate,
+            progress=progress,
+        )
     finally:
         store.close()
         if embedding_cache is not None:
             embedding_cache.close()
-    return report

@@ -30,6 +30,9 @@ FIGURES = (
     "onnx_qint8_ingest_s",
     "onnx_ingest_speedup",
     "overlap@10",
+    "raw_job_s",
+    "harness_compare_s",
+    "compare_vs_raw_job",
 )
 
 
@@ -38,7 +41,7 @@ def test_bench_smoke(tmp_path):
         [sys.executable, str(REPO / "bench" / "bench.py"), "--smoke", "--json", str(tmp_path / "b.json")],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,  # the compare section runs harness compare and raw_job.py in fresh processes
     )
     assert done.returncode == 0, done.stderr[-3000:]
     for name in FIGURES:

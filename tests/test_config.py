@@ -89,7 +89,7 @@ def test_search_settings_come_from_the_file_unless_given(run_cli, tiny_models, s
     assert run_cli("ingest", "--corpus", small_corpus, "--model", tiny_models["tiny-a"], "--uri", db).code == 0
     _write(tmp_path / "work", f'[milvus]\nuri = "{db}"\n[search]\ntop_k = 3\nrepeats = 0\n[output]\ndir = "out"\n')
     assert run_cli("query", "--probe", "sweet little lamb").code == 0
-    out = tmp_path / "work" / "out"
+    out = tmp_path / "work" / "out" / "latest" / "query"  # [output] dir: the folder runs are kept under
 
     def own_hits():
         hits = pd.read_csv(out / "hits.csv")

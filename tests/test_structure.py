@@ -19,7 +19,9 @@ LAYERS = [
     {"harness.config", "harness.models", "harness.store"},
     {"harness.cache", "harness.baselines"},
     {"harness.ingestion", "harness.querying", "harness.study", "harness.aligning"},
+    {"harness.runs"},
     {"harness.output"},
+    {"harness.experiment"},
     {"harness.cli"},
 ]
 MAX_LINES = 400

@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from harness.cli import align, info, ingest, query, study
+from harness.cli import align, compare, info, ingest, query, runs, study
 from harness.errors import HarnessError
 
 app = typer.Typer(
@@ -26,6 +26,8 @@ app = typer.Typer(
 for command in (ingest.ingest, query.query, info.collections, info.models, info.cache, study.evaluate, study.report):
     app.command()(command)
 app.command()(align.align)
+app.command()(compare.compare)
+app.command()(runs.runs)
 
 INTERRUPTED = 130
 

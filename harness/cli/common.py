@@ -122,6 +122,32 @@ DocumentPromptOpt = Annotated[
         help="Text put before every corpus line (default: the model's document/passage prompt; '' for none).",
     ),
 ]
+ResultsOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--results",
+        help="Results folder: each run is kept in RESULTS/runs/<UTC time>-<kind>[-<name>], RESULTS/latest names "
+        "the newest. Default: [output] dir, else harness-results.",
+    ),
+]
+NameOpt = Annotated[
+    Optional[str],
+    typer.Option("--name", help="A name for this run, part of its folder name (letters, digits, '.', '-', '_')."),
+]
+RunOutputOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--output", "-o", help="Write to this one folder, replaced whole, instead of a new run under --results."
+    ),
+]
+MeasuresOpt = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--measures",
+        help="Measures to run, comma-separated or repeated (default all): cost, contrast, graded, retrieval, "
+        "coherence, agreement, similarity, fidelity, alignment, variants, comparison, unanswered.",
+    ),
+]
 
 
 def split_names(values: Optional[list[str]]) -> list[str]:

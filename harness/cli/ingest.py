@@ -83,7 +83,6 @@ def ingest(
 ):
     """Embed a corpus with each model into its own Milvus collection (idempotent, resumable)."""
     from harness.ingestion import ingest as run_ingest
-    from harness.output.terminal import frame_table
 
     if corpus is None:
         raise HarnessError("no corpus: pass --corpus FILE (or run from a folder with harness.toml)")
@@ -113,6 +112,13 @@ def ingest(
             group_column=group_column,
             progress=progress,
         )
+    print_ingest(out, report)
+
+
+def print_ingest(out, report) -> None:
+    """The ingest in the terminal: the corpus, one row per model, and the notes."""
+    from harness.output.terminal import frame_table
+
     repeated_ids = f", {report.duplicate_ids} repeated ids skipped" if report.duplicate_ids else ""
     out.print(
         f"corpus {report.corpus}: {report.records} records in {report.groups} groups "

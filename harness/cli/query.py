@@ -15,11 +15,13 @@ from harness.cli.common import (
     DocumentPromptOpt,
     EfOpt,
     ExternalOpt,
+    NameOpt,
     NoCacheOpt,
     NprobeOpt,
-    OutputOpt,
     ProbesOpt,
     QueryPromptOpt,
+    ResultsOpt,
+    RunOutputOpt,
     TokenOpt,
     TopKOpt,
     UriOpt,
@@ -54,7 +56,9 @@ def query(
     repeats: Annotated[
         int, typer.Option("--repeats", help="Timed searches per probe after a warm-up (0: no timing).")
     ] = 3,
-    output: OutputOpt = None,
+    output: RunOutputOpt = None,
+    name: NameOpt = None,
+    results: ResultsOpt = None,
     show: Annotated[
         int, typer.Option("--show", help="Hits per collection shown per probe in the terminal (0: none).")
     ] = 5,
@@ -75,9 +79,11 @@ def query(
 ):
     """Probe every collection and report hits side by side, agreement and latency."""
     from harness.inputs import load_probes, probes_from_texts
-    from harness.output.terminal import frame_table, print_side_by_side
     from harness.querying import query as run_query
+    from harness.runs import QUERY, NewRun
 
+    # A kept run unless --output names the folder; a bad --name (or one with --output) fails before any work.
+    run = NewRun("query", results, name, output) if output is None or name else None
     if probe:
         probe_list = probes_from_texts(probe)
     elif probes is not None:
@@ -107,6 +113,20 @@ def query(
             document_prompt=document_prompt,
             progress=progress,
         )
+    print_query(out, result, show=show, top_k=top_k, repeats=repeats)
+    if output:
+        written = result.write(output)
+        out.print(f"wrote {', '.join(str(p) for p in written)}")
+    elif run is not None:
+        with run.folder() as folder:
+            result.write(folder / QUERY)
+        out.print(f"run {run.path} (harness runs lists the runs)")
+
+
+def print_query(out, result, show: int, top_k: int, repeats: int) -> None:
+    """The query in the terminal: hits side by side, agreement, alignment, latency, notes."""
+    from harness.output.terminal import frame_table, print_side_by_side
+
     if show:
         print_side_by_side(out, result.hits, top=show)
     summary = result.agreement_summary()
@@ -123,6 +143,3 @@ def query(
         )
     for warning in result.warnings:
         out.print(f"[yellow]note:[/] {warning}")
-    if output:
-        written = result.write(output)
-        out.print(f"wrote {', '.join(str(p) for p in written)}")

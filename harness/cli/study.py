@@ -16,10 +16,13 @@ from harness.cli.common import (
     DocumentPromptOpt,
     EfOpt,
     ExternalOpt,
+    MeasuresOpt,
+    NameOpt,
     NprobeOpt,
-    OutputOpt,
     ProbesOpt,
     QueryPromptOpt,
+    ResultsOpt,
+    RunOutputOpt,
     TokenOpt,
     TopKOpt,
     UriOpt,
@@ -32,6 +35,14 @@ from harness.errors import HarnessError
 
 def evaluate(
     collections: CollectionsOpt = None,
+    model: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--model",
+            "-m",
+            help="Compare this model without a collection (no Milvus): cost, contrast, graded pairs. Repeatable.",
+        ),
+    ] = None,
     corpus: Annotated[
         Optional[Path],
         typer.Option(
@@ -88,12 +99,20 @@ def evaluate(
         typer.Option("--similarity-sample", help="Corpus lines whose every pair gives the similarity distribution."),
     ] = 1000,
     batch_size: BatchSizeOpt = 64,
-    output: OutputOpt = None,
+    measures: MeasuresOpt = None,
+    output: RunOutputOpt = None,
+    name: NameOpt = None,
+    results: ResultsOpt = None,
     html: Annotated[
         Optional[Path], typer.Option("--html", help="Also write the self-contained HTML report to this file.")
     ] = None,
     query: Annotated[
-        Optional[Path], typer.Option("--query", help="A harness query --output folder: adds overlap and latency plots.")
+        Optional[str],
+        typer.Option(
+            "--query",
+            help="A query run (folder, id, --name or latest) or a harness query --output folder: adds overlap and "
+            "latency plots. Default: the latest run with a query, from the same Milvus.",
+        ),
     ] = None,
     align: Annotated[
         Optional[Path], typer.Option("--align", help="A harness align --output folder: adds its tables and curves.")
@@ -106,19 +125,20 @@ def evaluate(
     document_prompt: DocumentPromptOpt = None,
     config: ConfigOpt = None,
 ):
-    """Compare the models behind the collections: cost, quality, index fidelity, space alignment,
+    """Compare the models behind the collections (or models alone, -m): cost, quality, index, alignment,
     and each variant against its base."""
-    from harness.output.report import write_study
     from harness.study import evaluate as run_evaluate
 
-    if html and not output:
-        raise HarnessError("--html needs --output DIR (the plots and tables are written there)")
+    # A kept run unless --output names the folder; a bad --name (or one with --output) fails before any work.
+    run = _new_run("evaluate", results, name, output)
+    query_dir = _query_dir(results, query) if query else None
     out = console()
     with progress_bar(out) as progress:
         study = run_evaluate(
             split_names(collections) or None,
             uri,
             token,
+            models=model or None,
             corpus=corpus,
             pairs=pairs,
             graded=graded,
@@ -138,15 +158,61 @@ def evaluate(
             coherence_sample=coherence_sample,
             fidelity_sample=fidelity_sample,
             alignment_sample=alignment_sample,
+            measures=measures,
             external=external or (),
             query_prompt=query_prompt,
             document_prompt=document_prompt,
             progress=progress,
         )
-    show_study(out, study, query, align)
+    if query is None and not model:
+        query_dir = _latest_query(results, study.manifest.get("uri"))
+        if query_dir is not None:
+            out.print(f"query results from {query_dir.parent}")
+    show_study(out, study, query_dir, align)
+    write_evaluation(out, study, run, output, html, query_dir, align)
+
+
+def _new_run(kind: str, results: Optional[Path], name: Optional[str], output: Optional[Path]):
+    """The run this command keeps (None: --output names the folder); a bad --name fails now."""
+    from harness.runs import NewRun
+
+    return NewRun(kind, results, name, output) if output is None or name else None
+
+
+def _root(results: Optional[Path]) -> Path:
+    from harness.runs import DEFAULT_ROOT
+
+    return results if results is not None else DEFAULT_ROOT
+
+
+def _query_dir(results: Optional[Path], ref: str) -> Path:
+    from harness.runs import find_run, query_folder
+
+    return query_folder(find_run(_root(results), ref, part="query").path)
+
+
+def _latest_query(results: Optional[Path], uri: Optional[str]) -> Optional[Path]:
+    from harness.runs import latest_with
+
+    found = latest_with(_root(results), "query", uri=uri)
+    return found.query if found is not None else None
+
+
+def write_evaluation(out, study, run, output, html, query_dir, align) -> None:
+    """The study's files: a kept run (study/ and report.html), or the --output folder as before."""
+    from harness.files import replace_copy
+    from harness.output.report import write_study
+    from harness.runs import REPORT, STUDY
+
     if output:
-        written = write_study(study, output, query_dir=query, html=html, align_dir=align)
+        written = write_study(study, output, query_dir=query_dir, html=html, align_dir=align)
         out.print(f"wrote {len(written)} files to {output}" + (f"; report {html}" if html else ""))
+        return
+    with run.folder() as folder:
+        write_study(study, folder / STUDY, query_dir=query_dir, html=folder / REPORT, align_dir=align)
+    if html:
+        replace_copy(run.path / REPORT, html)
+    out.print(f"run {run.path}; report {run.path / REPORT}" + (f" and {html}" if html else ""))
 
 
 def show_study(out, study, query_dir: Optional[Path] = None, align_dir: Optional[Path] = None) -> None:
@@ -165,19 +231,58 @@ def show_study(out, study, query_dir: Optional[Path] = None, align_dir: Optional
 
 
 def report(
-    study: Annotated[Path, typer.Option("--study", help="Folder written by harness evaluate --output.")],
+    study: Annotated[
+        Optional[Path], typer.Option("--study", help="A study folder (harness evaluate --output) or a run folder.")
+    ] = None,
+    run: Annotated[
+        Optional[str],
+        typer.Option("--run", help="A run: its folder, id (or the start of one), --name, or latest (the default)."),
+    ] = None,
+    against: Annotated[
+        Optional[str],
+        typer.Option("--against", help="Another run (or study folder): print what changed from it to this one."),
+    ] = None,
     html: Annotated[Path, typer.Option("--html", help="HTML file to write (self-contained, readable offline).")] = Path(
         "harness-report.html"
     ),
     query: Annotated[
-        Optional[Path], typer.Option("--query", help="A harness query --output folder: adds overlap and latency.")
+        Optional[str],
+        typer.Option(
+            "--query",
+            help="A query run or harness query --output folder: adds overlap and latency (default: the run's own).",
+        ),
     ] = None,
     align: Annotated[
         Optional[Path], typer.Option("--align", help="A harness align --output folder: adds its tables and curves.")
     ] = None,
+    results: ResultsOpt = None,
+    config: ConfigOpt = None,
 ):
-    """Write one self-contained HTML report (tables, plots, manifest) from a study folder."""
+    """Write the HTML report of a study or a run; --against: what changed between two runs."""
     from harness.output.report import build_report
+    from harness.runs import RUN_FILE, RunParts, find_run, run_parts
 
-    path = build_report(study, html, query_dir=query, align_dir=align)
-    console().print(f"wrote {path}")
+    if study is not None and run is not None:
+        raise HarnessError("--study and --run both name the study to report: give one")
+    root = _root(results)
+    other = find_run(root, against) if against is not None else None
+    if study is not None:  # a run folder, else a study folder (load_study says what is wrong with it)
+        parts = run_parts(study) if (study / RUN_FILE).is_file() else RunParts(study, study=study)
+    else:
+        parts = find_run(root, run or "latest")
+    out = console()
+    diff = None
+    if other is not None:
+        from harness.cli.runs import print_diff
+        from harness.runs.diff import diff_runs
+
+        diff = diff_runs(parts, other)
+        print_diff(out, diff)
+        if parts.study is None:
+            out.print(f"{parts.path} holds no study: no HTML report written")
+            return
+    if parts.study is None:
+        raise HarnessError(f"{parts.path} holds no study (no study.json): run harness evaluate or harness compare")
+    query_dir = _query_dir(results, query) if query else parts.query
+    path = build_report(parts.study, html, query_dir=query_dir, align_dir=align, diff=diff)
+    out.print(f"wrote {path}")

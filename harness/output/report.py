@@ -15,6 +15,7 @@ from harness.files import output_folder, replace_file
 from harness.output.html import report_html
 from harness.output.present import Names
 from harness.output.verdict import Verdict, build_verdict
+from harness.runs.diff import RunDiff
 from harness.study import Study, load_study
 
 STUDY_FILES = ("*.csv", "*.json", "*.parquet", "*.html", "plots/")  # what a study folder holds
@@ -149,14 +150,17 @@ def write_html(
     query_dir: str | Path | None = None,
     plot_paths: dict[str, Path] | None = None,
     align_dir: str | Path | None = None,
+    diff: RunDiff | None = None,
 ) -> Path:
-    """One self-contained HTML file that opens with the verdict: plots inlined as base64 PNG."""
+    """One self-contained HTML file that opens with the verdict: plots inlined as base64 PNG;
+    with ``diff``, a section on what changed since another run."""
     html = Path(html)
     if plot_paths is None:
         import tempfile
 
         with tempfile.TemporaryDirectory() as scratch:
-            return write_html(study, html, query_dir, write_plots(study, scratch, query_dir, align_dir), align_dir)
+            made = write_plots(study, scratch, query_dir, align_dir)
+            return write_html(study, html, query_dir, made, align_dir, diff)
     query = read_query(query_dir)
     names = names_for(study, query)
     aligned = load_align(align_dir) if align_dir else None
@@ -170,9 +174,27 @@ def write_html(
         hits=query.get("hits"),
         latency=query.get("latency"),
         query_manifest=query.get("manifest"),
-        extra_sections=(_align_html(align_dir),) if align_dir else (),
+        extra_sections=((_diff_html(diff),) if diff else ()) + ((_align_html(align_dir),) if align_dir else ()),
     )
     return replace_file(html, page)
+
+
+def _diff_html(diff: RunDiff) -> str:
+    """What changed from another run (harness report --against): the diff's three tables."""
+    parts = [f"<h2>What changed since {html_lib.escape(diff.against.name)}</h2>"]
+    if diff.changes.empty:
+        parts.append("<p>No model or collection added, removed or changed.</p>")
+    else:
+        parts.append(f"<h3>Models and collections</h3>{_table_html(diff.changes)}")
+    changed = diff.changed_settings
+    if changed.empty:
+        parts.append("<p>No setting changed.</p>")
+    else:
+        parts.append(f"<h3>Settings that changed</h3>{_table_html(changed[['setting', 'against', 'run']])}")
+    if not diff.figures.empty:
+        shown = diff.figures[["retriever", "metric", "against", "run", "change"]]
+        parts.append(f"<h3>Headline figures (change = run - against)</h3>{_table_html(shown)}")
+    return "".join(parts)
 
 
 def _align_html(align_dir: str | Path) -> str:
@@ -196,9 +218,14 @@ def _align_html(align_dir: str | Path) -> str:
 
 
 def build_report(
-    study_dir: str | Path, html: str | Path, query_dir: str | Path | None = None, align_dir: str | Path | None = None
+    study_dir: str | Path,
+    html: str | Path,
+    query_dir: str | Path | None = None,
+    align_dir: str | Path | None = None,
+    diff: RunDiff | None = None,
 ) -> Path:
-    """The HTML report of a study folder written by harness evaluate --output."""
+    """The HTML report of a study folder written by harness evaluate --output; with ``diff``
+    (:func:`harness.runs.diff.diff_runs`), what changed since another run."""
     study = load_study(study_dir)
     made = write_plots(study, study_dir, query_dir, align_dir)
-    return write_html(study, html, query_dir=query_dir, plot_paths=made, align_dir=align_dir)
+    return write_html(study, html, query_dir=query_dir, plot_paths=made, align_dir=align_dir, diff=diff)

@@ -5,8 +5,8 @@ Nothing here prints; torch and sentence-transformers load only with a model.
 """
 
 from harness.study.base import Measure, StudyInputs, StudySettings, Table
-from harness.study.evaluate import evaluate, read_inputs, run_study
-from harness.study.measures import MEASURES, TABLES, tables
+from harness.study.evaluate import evaluate, read_inputs, run_study, study_settings
+from harness.study.measures import MEASURES, TABLES, select_measures, tables
 from harness.study.result import Study, empty_study, load_study
 
 __all__ = [
@@ -22,5 +22,7 @@ __all__ = [
     "load_study",
     "read_inputs",
     "run_study",
+    "select_measures",
+    "study_settings",
     "tables",
 ]

@@ -95,10 +95,17 @@ class Measure:
     per_pair: ClassVar[bool] = False
     combined: ClassVar[bool] = False
     on_baselines: ClassVar[frozenset[str]] = frozenset()  # baseline kinds it also measures
+    on_models: ClassVar[bool] = False  # whether it measures models compared without a collection
+    store_note: ClassVar[str] = "it searches collections or reads stored vectors: ingest the models first"
 
     def wanted(self, inputs: StudyInputs) -> bool:
         """Whether the inputs allow this measure (labelled pairs, judgements, ...)."""
         return True
+
+    def without_store(self, inputs: StudyInputs) -> bool:
+        """Whether it can measure models compared without a collection (no search, no stored
+        vectors); a summary of the other measures' tables always can."""
+        return self.combined or self.on_models
 
     def applies(self, ctx: "Context") -> bool:
         """Whether it measures this context: every collection, and the baselines it lists."""

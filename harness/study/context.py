@@ -4,7 +4,9 @@ A :class:`CollectionContext` holds one collection's metadata, its model (loaded 
 first use), and its rows read lazily: ids and groups once, vectors only for sampled ids or
 streamed in batches, so no measure holds a collection's whole matrix. It searches with the
 configured index setting or exactly (over the same stored vectors), so every figure can be
-given both ways. A :class:`BaselineContext` offers the same searches over a baseline.
+given both ways. A :class:`BaselineContext` offers the same searches over a baseline. A
+:class:`ModelContext` is a model compared without any store: its rows are texts it
+encodes on demand, and it offers no search.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from harness.baselines import Baseline
 from harness.errors import HarnessError
 from harness.metrics.retrieval import exact_knn_search
 from harness.models import Embedder, ModelRef, load_model, ref_for_record, resolve_model
-from harness.records import CollectionMeta, Hit, IndexSpec, search_setting
+from harness.records import CollectionMeta, Hit, IndexSpec, ModelRecord, search_setting, text_id
 from harness.store import CollectionInfo, VectorStore, stream_vectors
 from harness.study.base import Context, StudySettings
 
@@ -38,6 +40,7 @@ class CollectionContext(Context):
         self.load = load
         self.ref = ref_for_record(meta.model)
         self._embedder: Embedder | None = None
+        self._queries: dict[tuple[str, ...], np.ndarray] = {}  # probe vectors, searched by index and exactly
 
     @cached_property
     def info(self) -> CollectionInfo:
@@ -89,6 +92,7 @@ class CollectionContext(Context):
         return self.load(self.ref)
 
     def close(self) -> None:
+        self._queries.clear()
         if self._embedder is not None:
             self._embedder.close()
             self._embedder = None
@@ -157,7 +161,10 @@ class CollectionContext(Context):
         return self.exact_hits(vectors, k) if exact else self.search_hits(vectors, k)
 
     def search_texts(self, texts: Sequence[str], k: int, exact: bool = False) -> list[list[Hit]]:
-        return self._search(self.encode(texts, role="query"), k, exact)
+        key = tuple(texts)
+        if key not in self._queries:  # the same probes are searched with the index and exactly
+            self._queries[key] = self.encode(texts, role="query")
+        return self._search(self._queries[key], k, exact)
 
     def search_rows(self, ids: Sequence[int] | np.ndarray, k: int, exact: bool = False) -> list[list[Hit]]:
         return self._search(self.vectors(ids), k, exact)
@@ -217,3 +224,65 @@ class BaselineContext(Context):
 
     def search_rows(self, ids: Sequence[int] | np.ndarray, k: int, exact: bool = False) -> list[list[Hit]]:
         return self.source.search_rows(ids, k)
+
+
+class ModelContext(Context):
+    """A model compared without a collection (the notebook workflow): its rows are the corpus
+    lines given, else the sentences of the pairs, and vectors are encoded when a measure asks.
+    No search: the measures that search or read stored vectors do not apply to it."""
+
+    def __init__(
+        self, ref: ModelRef, texts: Sequence[str], settings: StudySettings, load: EmbedderLoader, kind: str = "model"
+    ):
+        super().__init__()
+        self.ref = ref
+        self.kind = kind
+        self.baseline = kind != "model"
+        self.name = f"baseline:{kind}" if self.baseline else ref.alias
+        self.settings = settings
+        self.load = load
+        self._texts = list(dict.fromkeys(texts))
+        self._ids = np.array([text_id(t) for t in self._texts], dtype=np.int64)
+        self._position = {int(i): n for n, i in enumerate(self._ids.tolist())}
+        self._embedder: Embedder | None = None
+        self.record: ModelRecord | None = None  # what was loaded, for the manifest
+
+    @property
+    def alias(self) -> str:
+        return self.name if self.baseline else self.ref.alias
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self._ids
+
+    @property
+    def groups(self) -> list[str]:
+        return [""] * len(self._texts)
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = self.load(self.ref)
+            self.record = self._embedder.describe()
+        return self._embedder
+
+    def load_again(self) -> Embedder:
+        return self.load(self.ref)
+
+    def texts(self, ids: Sequence[int] | np.ndarray) -> list[str]:
+        return [self._texts[self._position[int(i)]] for i in ids]
+
+    def vectors(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        return self.encode(self.texts(ids))
+
+    def _no_store(self, *args, **kwargs):
+        raise HarnessError(f"{self.name} is a model without a collection: it cannot be searched")
+
+    search_texts = _no_store
+    search_rows = _no_store
+    stream = _no_store
+
+    def close(self) -> None:
+        if self._embedder is not None:
+            self._embedder.close()
+            self._embedder = None

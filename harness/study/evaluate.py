@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 from typing import Callable, Sequence
@@ -13,13 +14,13 @@ from harness.errors import HarnessError
 from harness.inputs import CorpusReader, load_probes, read_pairs, read_qrels
 from harness.manifest import RunManifest
 from harness.metrics import uncertainty
-from harness.models import load_model, similarity_note, with_prompts
-from harness.records import Progress, ProgressFn, SearchParams
+from harness.models import load_model, resolve_model, similarity_note, with_prompts
+from harness.records import ModelRecord, Progress, ProgressFn, SearchParams
 from harness.store import VectorStore, connect, distinct_names, redact_uri
 from harness.store.external import attach_sidecars, collections_to_use
 from harness.study.base import Frames, Measure, StudyInputs, StudySettings
-from harness.study.context import BaselineContext, CollectionContext, Context, EmbedderLoader
-from harness.study.measures import MEASURES, tables
+from harness.study.context import BaselineContext, CollectionContext, Context, EmbedderLoader, ModelContext
+from harness.study.measures import MEASURES, select_measures, tables
 from harness.study.result import Study
 
 LITE_NOTE = "timings of Milvus Lite searches are not Milvus server timings; index recall figures hold"
@@ -73,6 +74,7 @@ def evaluate(
     uri: str | None = None,
     token: str | None = None,
     *,
+    models: Sequence[str] | None = None,
     corpus: str | Path | None = None,
     pairs: str | Path | None = None,
     graded: str | Path | None = None,
@@ -93,6 +95,7 @@ def evaluate(
     ef_values: Sequence[int] | None = None,
     baselines: str | Sequence[str] | None = None,
     similarity_sample: int = 1000,
+    measures: str | Sequence[str] | None = None,
     external: Sequence[str | Path] = (),
     query_prompt: str | None = None,
     document_prompt: str | None = None,
@@ -101,43 +104,75 @@ def evaluate(
     """Run the comparison study over the harness collections in one Milvus (and the collections
     described by the ``external`` sidecar files, which it reads and never alters), with the
     baselines (``bm25,hashing`` by default; ``none`` for none) beside them. Variants are also
-    compared with their base (:mod:`harness.study.measures.variants`)."""
-    SearchParams(top_k, nprobe, ef=ef)  # the same checks as query
-    if repeats < 1:
-        raise HarnessError("--repeats must be at least 1")
-    settings = StudySettings(
-        top_k,
-        nprobe,
-        nprobe_values,
-        repeats,
-        device,
-        batch_size,
-        cost_sample,
-        coherence_sample,
-        fidelity_sample,
-        alignment_sample,
-        seed,
+    compared with their base (:mod:`harness.study.measures.variants`).
+
+    With ``models`` (specs) instead of collections, the models are compared without any store
+    (no Milvus is opened): cost, contrast, graded pairs and, with ``corpus``, the similarity
+    distribution; the measures that search are skipped with a note. ``measures`` names the
+    measures to run (comma-separated or a list; default all)."""
+    settings = study_settings(
+        top_k=top_k,
+        nprobe=nprobe,
+        nprobe_values=nprobe_values,
+        repeats=repeats,
+        device=device,
+        batch_size=batch_size,
+        cost_sample=cost_sample,
+        coherence_sample=coherence_sample,
+        fidelity_sample=fidelity_sample,
+        alignment_sample=alignment_sample,
+        seed=seed,
         ef=ef,
         ef_values=ef_values,
-        baselines=parse_baselines(baselines),
+        baselines=baselines,
         similarity_sample=similarity_sample,
     )
+    chosen = select_measures(measures)
+    if models:
+        check_models_only(models, collections, external, corpus, pairs, graded)
     inputs = read_inputs(corpus, pairs, graded, qrels, probes)
+
+    # No embedding cache: the study times the models themselves.
+    def load(ref):
+        return load_model(with_prompts(ref, query_prompt, document_prompt), device=device, progress=progress)
+
+    if models:
+        return run_study(None, None, inputs, settings, load, progress, chosen, models=models)
     store = connect(uri, token)
     try:
         attached = attach_sidecars(store, external)
         names = collections_to_use(store, collections, attached) if attached else collections
-        # No embedding cache: the study times the models themselves.
-        return run_study(
-            store,
-            names,
-            inputs,
-            settings,
-            lambda ref: load_model(with_prompts(ref, query_prompt, document_prompt), device=device, progress=progress),
-            progress,
-        )
+        return run_study(store, names, inputs, settings, load, progress, chosen)
     finally:
         store.close()
+
+
+def study_settings(repeats: int = 3, baselines: str | Sequence[str] | None = None, **values) -> StudySettings:
+    """The study's settings, checked as the command line checks them."""
+    SearchParams(values.get("top_k", 10), values.get("nprobe"), ef=values.get("ef"))  # the same checks as query
+    if repeats < 1:
+        raise HarnessError("--repeats must be at least 1")
+    return StudySettings(repeats=repeats, baselines=parse_baselines(baselines), **values)
+
+
+def check_models_only(
+    models: Sequence[str],
+    collections: Sequence[str] | None,
+    external: Sequence[str | Path],
+    corpus: str | Path | None,
+    pairs: str | Path | None,
+    graded: str | Path | None,
+) -> None:
+    """Models compared without a collection: refuse what only collections allow, and a study
+    with nothing to measure."""
+    if collections:
+        raise HarnessError("give models (-m) or collections (-c), not both: -m compares models without a collection")
+    if external:
+        raise HarnessError("--external describes a collection: it does not go with -m (models without a collection)")
+    if not (corpus or pairs or graded):
+        raise HarnessError(
+            "evaluate -m needs --pairs, --graded or --corpus: without a collection there is nothing else to measure"
+        )
 
 
 class _Runs:
@@ -187,17 +222,28 @@ def _baselines(store: VectorStore, contexts: list[CollectionContext], settings: 
     return [BaselineContext(b, settings) for b in build_baselines(rows, settings.baselines)]
 
 
-def run_study(
+@dataclass
+class _Setup:
+    """What a study runs over: the contexts, and what its manifest says about where they are."""
+
+    contexts: list[Context]
+    collections: list[CollectionContext]
+    measures: list[Measure]
+    notes: list[str]
+    uri: str | None = None
+    backend: str = "none"
+    embedded: bool = False
+    external: list[str] = field(default_factory=list)
+
+
+def _collection_setup(
     store: VectorStore,
     collections: Sequence[str] | None,
     inputs: StudyInputs,
     settings: StudySettings,
     load: EmbedderLoader,
-    progress: ProgressFn | None = None,
-    measures: Sequence[Measure] = MEASURES,
-) -> Study:
-    """Every wanted measure on every collection, baseline and pair, then the summaries; a
-    measure that fails is reported, not fatal."""
+    measures: Sequence[Measure],
+) -> _Setup:
     names, notes = distinct_names(collections or store.harness_collections())
     if not names:
         raise HarnessError(f"no harness collections in {redact_uri(store.uri)}: run harness ingest first")
@@ -205,19 +251,87 @@ def run_study(
         CollectionContext(store, name, store.require_collection(name), settings, load) for name in names
     ]
     wanted = [m for m in measures if m.wanted(inputs)]
-    single = [m for m in wanted if not m.per_pair and not m.combined]
-    paired = [m for m in wanted if m.per_pair]
-    summaries = [m for m in wanted if m.combined]
     for collection in collection_contexts:
-        for measure in single + paired:
-            measure.check(collection, inputs)
+        for measure in wanted:
+            if not measure.combined:
+                measure.check(collection, inputs)
     contexts: list[Context] = [*collection_contexts, *_baselines(store, collection_contexts, settings, notes)]
+    return _Setup(
+        contexts,
+        collection_contexts,
+        wanted,
+        notes,
+        uri=redact_uri(store.uri),
+        backend=store.capabilities.backend,
+        embedded=store.capabilities.embedded,
+        external=[ctx.name for ctx in contexts if store.is_external(ctx.name)],
+    )
+
+
+def _model_setup(
+    models: Sequence[str],
+    inputs: StudyInputs,
+    settings: StudySettings,
+    load: EmbedderLoader,
+    measures: Sequence[Measure],
+) -> _Setup:
+    """Models compared without a store: each encodes the corpus lines, else the pairs' sentences."""
+    refs = [resolve_model(m) for m in models]
+    aliases = [r.alias for r in refs]
+    repeated = sorted({a for a in aliases if aliases.count(a) > 1})
+    if repeated:
+        raise HarnessError(f"two models are named {repeated[0]}: name them apart with NAME=SPEC")
+    texts = list(inputs.corpus_texts or [])
+    if not texts:
+        for frame in (inputs.pairs, inputs.graded):
+            if frame is not None:
+                texts.extend([*frame["sentence1"], *frame["sentence2"]])
+    if not texts:
+        raise HarnessError("no texts to encode: the corpus and the pairs files are empty")
+    contexts: list[Context] = [ModelContext(ref, texts, settings, load) for ref in refs]
+    notes = []
+    if "hashing" in settings.baselines:
+        contexts.append(ModelContext(resolve_model("hashing"), texts, settings, load, kind="hashing"))
+    if "bm25" in settings.baselines:
+        notes.append("baseline:bm25 left out: it only searches, and models without a collection are not searched")
+    wanted = [m for m in measures if m.wanted(inputs)]
+    skipped: dict[str, list[str]] = {}
+    for measure in wanted:
+        if not measure.without_store(inputs):
+            skipped.setdefault(measure.store_note, []).append(measure.name)
+    notes.extend(f"{', '.join(names)} skipped without collections: {why}" for why, names in skipped.items())
+    return _Setup(contexts, [], [m for m in wanted if m.without_store(inputs)], notes)
+
+
+def run_study(
+    store: VectorStore | None,
+    collections: Sequence[str] | None,
+    inputs: StudyInputs,
+    settings: StudySettings,
+    load: EmbedderLoader,
+    progress: ProgressFn | None = None,
+    measures: Sequence[Measure] = MEASURES,
+    *,
+    models: Sequence[str] | None = None,
+) -> Study:
+    """Every wanted measure on every collection (or, with ``models`` and no store, every model),
+    baseline and pair, then the summaries; a measure that fails is reported, not fatal."""
+    if models:
+        setup = _model_setup(models, inputs, settings, load, measures)
+    elif store is None:
+        raise HarnessError("a study needs a store with collections, or models to compare without one")
+    else:
+        setup = _collection_setup(store, collections, inputs, settings, load, measures)
+    contexts = setup.contexts
+    single = [m for m in setup.measures if not m.per_pair and not m.combined]
+    paired = [m for m in setup.measures if m.per_pair]
+    summaries = [m for m in setup.measures if m.combined]
     pairs = [(m, a, b) for a, b in combinations(contexts, 2) for m in paired if m.applies(a) and m.applies(b)]
     runs = _Runs(sum(m.applies(c) for c in contexts for m in single) + len(pairs) + len(summaries), progress)
-    runs.warnings.extend(notes)
+    runs.warnings.extend(setup.notes)
     runs.warnings.extend(
         note
-        for ctx in collection_contexts
+        for ctx in setup.collections
         if (note := similarity_note(ctx.name, ctx.meta.model.similarity_fn_name, ctx.meta.model.normalized))
     )
     for ctx in contexts:
@@ -234,19 +348,28 @@ def run_study(
     for measure in summaries:  # each sees the tables before it, earlier summaries included
         runs.run(measure, "all", measure.summarise, combined, inputs, settings)
         combined = _combined(runs.parts)
-    if store.capabilities.embedded:
+    if setup.embedded:
         runs.warnings.append(LITE_NOTE)
+    details: dict = {}
+    if models:
+        details["models_compared"] = {
+            ctx.name: (ctx.record or ModelRecord(ctx.ref.alias, ctx.ref.spec, ctx.ref.source)).to_dict()
+            for ctx in contexts
+            if isinstance(ctx, ModelContext) and not ctx.baseline
+        }
     manifest = RunManifest(
-        uri=redact_uri(store.uri),
-        backend=store.capabilities.backend,
-        collections={ctx.name: ctx.meta.summary() for ctx in collection_contexts},
+        uri=setup.uri or "",
+        backend=setup.backend,
+        collections={ctx.name: ctx.meta.summary() for ctx in setup.collections},
         details={
+            **details,
             "inputs": inputs.paths,
-            "external": [ctx.name for ctx in contexts if store.is_external(ctx.name)],
+            "external": setup.external,
             "parameters": settings.to_dict(),
+            "measures": [m.name for m in setup.measures],
             "baselines": {c.name: DEFINITIONS[c.kind] for c in contexts if c.baseline},
             "definitions": {
-                **{m.name: m.definition for m in measures if m.definition},
+                **{m.name: m.definition for m in setup.measures if m.definition},
                 "uncertainty": uncertainty_definition(settings.seed),
             },
         },

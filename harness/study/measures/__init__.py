@@ -4,6 +4,9 @@ To add a measure: write its class (a subclass of :class:`harness.study.base.Meas
 module here, list an instance below, and test it; nothing else changes.
 """
 
+from typing import Sequence
+
+from harness.errors import HarnessError
 from harness.study.base import Measure, Table
 from harness.study.measures.agreement import Agreement
 from harness.study.measures.alignment import Alignment
@@ -43,4 +46,20 @@ def tables() -> dict[str, Table]:
 
 TABLES: tuple[str, ...] = tuple(tables())
 
-__all__ = ["MEASURES", "TABLES", "tables"]
+
+def select_measures(names: str | Sequence[str] | None) -> tuple[Measure, ...]:
+    """The registered measures named (a list, or comma-separated), in registry order; every
+    measure for None or an empty selection."""
+    if isinstance(names, str):
+        names = [names]
+    wanted = [n.strip().lower() for value in names or [] for n in value.split(",") if n.strip()]
+    if not wanted:
+        return MEASURES
+    known = [m.name for m in MEASURES]
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        raise HarnessError(f"unknown measure {unknown[0]!r}; the measures are {', '.join(known)}")
+    return tuple(m for m in MEASURES if m.name in wanted)
+
+
+__all__ = ["MEASURES", "TABLES", "select_measures", "tables"]

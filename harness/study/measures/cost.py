@@ -89,6 +89,7 @@ def _size_mb(size_bytes: int | None, ctx: Context) -> float:
 
 
 class Cost(Measure):
+    on_models = True
     name = "cost"
     tables = (Table("cost", "Per-model cost", "Cost (times are medians; memory is the peak while encoding)"),)
     on_baselines = frozenset({"hashing"})

@@ -48,6 +48,7 @@ def _scores_part(frame: pd.DataFrame, source: str, name: str, cosines) -> pd.Dat
 
 
 class Contrast(Measure):
+    on_models = True
     name = "contrast"
     tables = (
         Table("contrast", "Contrast on labelled pairs (95% CI)", "Contrast on labelled pairs (95% CI over pairs)"),
@@ -79,6 +80,7 @@ class Contrast(Measure):
 
 
 class Graded(Measure):
+    on_models = True
     name = "graded"
     tables = (
         Table(

@@ -31,6 +31,11 @@ class Similarity(Measure):
     )
     on_baselines = frozenset({"hashing"})
 
+    store_note = "without collections it needs --corpus, whose lines it pairs"
+
+    def without_store(self, inputs: StudyInputs) -> bool:
+        return inputs.corpus_texts is not None  # corpus lines: the pairs' sentences are no corpus
+
     def run(self, ctx: Context, inputs: StudyInputs) -> Frames:
         chosen = ctx.ids[ctx.sample(ctx.settings.similarity_sample)]
         if len(chosen) < 2:

@@ -1,0 +1,132 @@
+"""`harness compare`: the whole experiment in one process: ingest, query, evaluate, one run
+folder with the report, and the study's summary at the end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from harness.cli.common import (
+    BaselinesOpt,
+    BatchSizeOpt,
+    ConfigOpt,
+    DeviceOpt,
+    DocumentPromptOpt,
+    EfOpt,
+    MeasuresOpt,
+    NameOpt,
+    NoCacheOpt,
+    NprobeOpt,
+    ProbesOpt,
+    QrelsOpt,
+    QueryPromptOpt,
+    ResultsOpt,
+    RunOutputOpt,
+    TokenOpt,
+    TopKOpt,
+    UriOpt,
+    console,
+    progress_bar,
+)
+from harness.cli.ingest import print_ingest
+from harness.cli.query import print_query
+from harness.cli.study import show_study
+from harness.errors import HarnessError
+
+
+def compare(
+    corpus: Annotated[
+        Optional[Path], typer.Option("--corpus", help="Corpus file: .txt, .jsonl, .csv or .parquet.")
+    ] = None,
+    model: Annotated[
+        Optional[list[str]],
+        typer.Option("--model", "-m", help="Model: alias, local folder or Hugging Face name. Repeatable."),
+    ] = None,
+    probes: ProbesOpt = None,
+    pairs: Annotated[
+        Optional[Path], typer.Option("--pairs", help="CSV sentence1,sentence2,label (1 similar, 0 dissimilar).")
+    ] = None,
+    graded: Annotated[
+        Optional[Path], typer.Option("--graded", help="CSV sentence1,sentence2,score (any range).")
+    ] = None,
+    qrels: QrelsOpt = None,
+    prefix: Annotated[str, typer.Option("--prefix", help="Experiment prefix for collection names.")] = "",
+    index: Annotated[
+        str,
+        typer.Option("--index", help="Vector index type (FLAT, IVF_FLAT, IVF_SQ8, HNSW, HNSW_SQ; IVF_PQ on a server)."),
+    ] = "IVF_FLAT",
+    nlist: Annotated[
+        Optional[int], typer.Option("--nlist", help="Lists of an IVF index (default 4*sqrt(rows)).")
+    ] = None,
+    top_k: TopKOpt = 10,
+    nprobe: NprobeOpt = None,
+    ef: EfOpt = None,
+    repeats: Annotated[
+        int, typer.Option("--repeats", help="Timed searches per probe after a warm-up (0: no timing).")
+    ] = 3,
+    cost_repeats: Annotated[
+        int, typer.Option("--cost-repeats", help="Corpus encodes timed by the study's cost measure; times are medians.")
+    ] = 3,
+    baselines: BaselinesOpt = "bm25,hashing",
+    measures: MeasuresOpt = None,
+    show: Annotated[
+        int, typer.Option("--show", help="Hits per collection shown per probe in the terminal (0: none).")
+    ] = 0,
+    batch_size: BatchSizeOpt = 64,
+    name: NameOpt = None,
+    output: RunOutputOpt = None,
+    results: ResultsOpt = None,
+    uri: UriOpt = None,
+    token: TokenOpt = None,
+    device: DeviceOpt = "auto",
+    no_cache: NoCacheOpt = False,
+    query_prompt: QueryPromptOpt = None,
+    document_prompt: DocumentPromptOpt = None,
+    config: ConfigOpt = None,
+):
+    """Ingest every model, query, evaluate and report, in one process and one run folder."""
+    from harness.experiment import compare as run_compare
+
+    if corpus is None:
+        raise HarnessError("no corpus: pass --corpus FILE (or run from a folder with harness.toml)")
+    if not model:
+        raise HarnessError("no model: pass --model NAME (harness models lists the packaged ones)")
+    if probes is None:
+        raise HarnessError("no probes: pass --probes FILE")
+    out = console()
+    with progress_bar(out) as progress:
+        done = run_compare(
+            corpus,
+            model,
+            uri,
+            token,
+            probes=probes,
+            pairs=pairs,
+            graded=graded,
+            qrels=qrels,
+            prefix=prefix,
+            index=index,
+            nlist=nlist,
+            top_k=top_k,
+            nprobe=nprobe,
+            ef=ef,
+            repeats=repeats,
+            cost_repeats=cost_repeats,
+            baselines=baselines,
+            measures=measures,
+            batch_size=batch_size,
+            device=device,
+            cache=not no_cache,
+            query_prompt=query_prompt,
+            document_prompt=document_prompt,
+            results=results,
+            name=name,
+            output=output,
+            progress=progress,
+        )
+    print_ingest(out, done.ingest)
+    print_query(out, done.query, show=show, top_k=top_k, repeats=repeats)
+    show_study(out, done.study, done.query_dir)
+    out.print(f"run {done.run}; report {done.report}")

@@ -1,0 +1,271 @@
+"""The whole comparison in one process: ingest every model, query every collection, evaluate,
+and write one run folder with the query, the study and the HTML report.
+
+Each model is loaded once and kept loaded across the three steps (:class:`ModelPool`), so
+sentence-transformers is imported once and no model is loaded twice; ingest and query
+encode through the embedding cache (a model's probe and corpus vectors are reused by a
+later run); the study reads the probe vectors the query step cached and encodes everything
+else through the model itself, so its cost figures time the model and not the cache. The
+steps are the functions ``harness ingest``, ``query`` and ``evaluate`` call
+(:func:`harness.ingestion.run_ingest`, :func:`harness.querying.run_query`,
+:func:`harness.study.run_study`), on one open store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from harness.baselines import parse_baselines
+from harness.cache import CachedEmbedder, EmbeddingCache, open_cache
+from harness.errors import HarnessError
+from harness.ingestion import IngestReport, prepare_ingest, read_corpus, run_ingest
+from harness.models import Embedder, ModelRef, Role, load_model
+from harness.output.report import write_study
+from harness.querying import QueryResult, run_query
+from harness.records import DEFAULT_INDEX, ModelRecord, ProgressFn, SearchParams
+from harness.runs import QUERY, REPORT, STUDY, NewRun
+from harness.store import connect
+from harness.study import Study, read_inputs, run_study, select_measures, study_settings
+
+
+class KeptOpen:
+    """An :class:`Embedder` lent to a pipeline: everything goes to the loaded model except
+    ``close``, so a step that closes what it was given leaves the model loaded for the next."""
+
+    def __init__(self, inner: Embedder):
+        self.inner = inner
+
+    @property
+    def ref(self) -> ModelRef:
+        return self.inner.ref
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    @property
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint
+
+    @property
+    def device(self) -> str:
+        return self.inner.device
+
+    @property
+    def load_seconds(self) -> float:
+        return self.inner.load_seconds
+
+    @property
+    def parameters(self) -> int:
+        return self.inner.parameters
+
+    @property
+    def max_seq_length(self) -> int | None:
+        return self.inner.max_seq_length
+
+    @property
+    def alias(self) -> str:
+        return self.inner.alias
+
+    @property
+    def cache_key(self) -> str:
+        return self.inner.cache_key
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, role: Role = "document") -> np.ndarray:
+        return self.inner.encode(texts, batch_size=batch_size, role=role)
+
+    def count_truncated(self, texts: Sequence[str]) -> int:
+        return self.inner.count_truncated(texts)
+
+    def describe(self) -> ModelRecord:
+        return self.inner.describe()
+
+    def close(self) -> None:
+        pass
+
+
+class StudyModel(KeptOpen):
+    """The study's view of a loaded model: corpus lines and pairs are encoded by the model
+    itself (the cost measure times them), probes (``role="query"``) through the embedding
+    cache, where the query step left their vectors: the same vectors, not encoded twice."""
+
+    def __init__(self, inner: Embedder, cache: EmbeddingCache | None):
+        super().__init__(inner)
+        self.queries = CachedEmbedder(KeptOpen(inner), cache) if cache is not None else None
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, role: Role = "document") -> np.ndarray:
+        if role == "query" and self.queries is not None:
+            return self.queries.encode(texts, batch_size=batch_size, role=role)
+        return self.inner.encode(texts, batch_size=batch_size, role=role)
+
+
+class ModelPool:
+    """Each model loaded once, by its weights and variant, and lent out: through
+    the embedding cache (:meth:`cached`, for ingest and query) or for the study (:meth:`study`,
+    which times the model itself). :meth:`close` closes them all."""
+
+    def __init__(self, device: str = "auto", cache: EmbeddingCache | None = None, progress: ProgressFn | None = None):
+        self.device = device
+        self.cache = cache
+        self.progress = progress
+        self.models: dict[str, Embedder] = {}
+        self.loads = 0
+
+    def _get(self, ref: ModelRef) -> Embedder:
+        # One load per weights and variant; a query ref carries the prompts recorded at ingest,
+        # which are the loaded model's own unless the user chose others.
+        weights = f"{ref.source}@{ref.variant.label}"
+        loaded = self.models.get(weights)
+        if loaded is not None and _same_prompts(loaded, ref):
+            return loaded
+        key = weights if loaded is None else ref.key
+        if key not in self.models:
+            self.models[key] = load_model(ref, device=self.device, progress=self.progress)
+            self.loads += 1
+        return self.models[key]
+
+    def cached(self, ref: ModelRef) -> Embedder:
+        lent = KeptOpen(self._get(ref))
+        return CachedEmbedder(lent, self.cache) if self.cache is not None else lent
+
+    def study(self, ref: ModelRef) -> Embedder:
+        return StudyModel(self._get(ref), self.cache)
+
+    def close(self) -> None:
+        for model in self.models.values():
+            model.close()
+        self.models.clear()
+
+
+def _same_prompts(model: Embedder, ref: ModelRef) -> bool:
+    described = model.describe()
+    return ref.query_prompt in (None, described.query_prompt) and ref.document_prompt in (
+        None,
+        described.document_prompt,
+    )
+
+
+@dataclass
+class Comparison:
+    """What :func:`compare` did: the ingest, the query and the study, and where the run went."""
+
+    ingest: IngestReport
+    query: QueryResult
+    study: Study
+    run: Path
+    report: Path | None
+    loads: int  # models loaded: one per model
+
+    @property
+    def query_dir(self) -> Path:
+        """The run's query output (hits, overlap, latency, manifest)."""
+        return self.run / QUERY
+
+
+def compare(
+    corpus: str | Path,
+    models: Sequence[str],
+    uri: str | None = None,
+    token: str | None = None,
+    *,
+    probes: str | Path,
+    pairs: str | Path | None = None,
+    graded: str | Path | None = None,
+    qrels: str | Path | None = None,
+    prefix: str = "",
+    index: str = DEFAULT_INDEX,
+    nlist: int | None = None,
+    top_k: int = 10,
+    nprobe: int | None = None,
+    ef: int | None = None,
+    repeats: int = 3,
+    cost_repeats: int = 3,
+    baselines: str | Sequence[str] | None = None,
+    measures: str | Sequence[str] | None = None,
+    batch_size: int = 64,
+    device: str = "auto",
+    cache: bool | str | Path = True,
+    query_prompt: str | None = None,
+    document_prompt: str | None = None,
+    results: str | Path | None = None,
+    name: str | None = None,
+    output: str | Path | None = None,
+    report: bool = True,
+    progress: ProgressFn | None = None,
+) -> Comparison:
+    """Ingest ``models`` from ``corpus`` (resuming, through the embedding cache), query their
+    collections with ``probes``, run the study (``measures``, default all) and write one run
+    folder (under ``results``/runs, or ``output`` replaced whole) with ``query/``, ``study/``
+    and ``report.html``. ``repeats``: timed searches per probe; ``cost_repeats``: encodes
+    timed by the study (each model is loaded once, so its load time is that one load). The
+    prompts, when given, are the ones ingest records for the collections (default: each model's own)."""
+    run = NewRun("compare", results, name, output)  # a bad --name fails before any work
+    refs = prepare_ingest(
+        models,
+        prefix=prefix,
+        nlist=nlist,
+        index=index,
+        batch_size=batch_size,
+        query_prompt=query_prompt,
+        document_prompt=document_prompt,
+    )
+    params = SearchParams(top_k, nprobe, ef=ef)
+    if repeats < 0:
+        raise HarnessError("--repeats cannot be negative")
+    settings = study_settings(
+        top_k=top_k,
+        nprobe=nprobe,
+        ef=ef,
+        repeats=cost_repeats,
+        device=device,
+        batch_size=batch_size,
+        baselines=baselines,
+    )
+    chosen = select_measures(measures)
+    inputs = read_inputs(None, pairs, graded, qrels, probes)  # the cost sample: the collections' own rows
+    assert inputs.probes is not None
+    reader, corpus_sha = read_corpus(corpus)
+    embedding_cache = open_cache(cache)
+    pool = ModelPool(device, embedding_cache, progress)
+    store = connect(uri, token)
+    try:
+        ingested = run_ingest(
+            store,
+            reader,
+            corpus_sha,
+            refs,
+            pool.cached,
+            prefix=prefix,
+            nlist=nlist,
+            index=index,
+            batch_size=batch_size,
+            progress=progress,
+        )
+        names = [m.collection for m in ingested.models]
+        queried = run_query(
+            store,
+            inputs.probes,
+            names,
+            pool.cached,
+            params=params,
+            repeats=repeats,
+            batch_size=batch_size,
+            device=device,
+            baselines=parse_baselines(baselines),
+            progress=progress,
+        )
+        study = run_study(store, names, inputs, settings, pool.study, progress, chosen)
+    finally:
+        pool.close()
+        store.close()
+        if embedding_cache is not None:
+            embedding_cache.close()
+    with run.folder() as folder:
+        queried.write(folder / QUERY)
+        write_study(study, folder / STUDY, query_dir=folder / QUERY, html=folder / REPORT if report else None)
+    assert run.path is not None
+    return Comparison(ingested, queried, study, run.path, run.path / REPORT if report else None, loads=pool.loads)
