@@ -237,3 +237,35 @@ def test_compare_through_the_cli_then_evaluate_reads_its_query_and_report_shows_
     assert (study / "study.json").is_file() and (study / "report.html").is_file()
     assert (study / "plots" / "latency.png").is_file()  # read from compare-wide's query
     assert (results / "latest").resolve() == latest  # --output keeps no run
+
+
+def test_compare_loads_a_variant_apart_from_its_base_and_compares_the_two(tiny_models, small_corpus, judged, tmp_path):
+    import harness
+
+    probes, qrels = judged
+    base = str(tiny_models["tiny-a"])
+    done = harness.compare(
+        small_corpus,
+        [base, f"{base}@dim=8"],
+        str(tmp_path / "c.db"),
+        probes=probes,
+        qrels=qrels,
+        nlist=2,
+        top_k=5,
+        repeats=0,
+        cost_repeats=1,
+        measures="variants,cost",
+        baselines="none",
+        output=tmp_path / "out",
+        report=False,
+    )
+    assert done.loads == 2  # the same weights, run two ways: two models
+    assert [m.collection for m in done.ingest.models] == ["harness_tiny_a", "harness_tiny_a_dim_8"]
+    (row,) = done.study.tables["variants"].to_dict("records")
+    assert (row["collection"], row["base"], row["dimension"], row["base_dimension"]) == (
+        "harness_tiny_a_dim_8",
+        "harness_tiny_a",
+        8,
+        16,
+    )
+    assert row["same_text_cosine_min"] > 0.999  # a truncation of the base's own vectors, renormalised
