@@ -79,3 +79,34 @@ def test_device_lists_are_checked():
         _resolve_devices("cpu,gpu")
     with pytest.raises(ModelError, match="name each device"):
         _resolve_devices("auto,cpu")
+
+
+def test_a_load_is_timed_after_the_library_import(tiny_models):
+    """The first model a process loads is not charged with importing sentence-transformers."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    code = (
+        "import sys, time\n"
+        "import harness.models.sentence as sentence\n"
+        "real, seen = time.perf_counter, []\n"
+        "class Clock:\n"
+        "    @staticmethod\n"
+        "    def perf_counter():\n"
+        "        seen.append('sentence_transformers' in sys.modules)\n"
+        "        return real()\n"
+        "sentence.time = Clock\n"
+        "sentence.load_model(sys.argv[1], device='cpu')\n"
+        "print(seen[0])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tiny_models["tiny-a"])],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "True"

@@ -30,6 +30,12 @@ def weights_fingerprint(module) -> str:
     return digest.hexdigest()[:16]
 
 
+def import_library() -> None:
+    """sentence-transformers (and torch) imported before a load is timed: a process pays the
+    import once, so it is not the cost of whichever model happens to load first."""
+    import sentence_transformers  # noqa: F401
+
+
 def open_folder(folder: str, device: str | None, trust_remote_code: bool, local: bool, spec: str):
     from sentence_transformers import SentenceTransformer
 

@@ -310,6 +310,9 @@ class OnnxEmbedder:
 
 def load_onnx(ref: ModelRef, trust_remote_code: bool = False, progress: ProgressFn | None = None) -> OnnxEmbedder:
     base, folder = onnx_artefact(ref, trust_remote_code, progress)
+    import onnxruntime  # noqa: F401  (imported once per process: not this model's load time)
+    import tokenizers  # noqa: F401
+
     started = time.perf_counter()
     meta = json.loads((folder / META_FILE).read_text())
     session = _session(folder / MODEL_FILE)

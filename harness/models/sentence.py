@@ -24,6 +24,7 @@ from harness.models.loading import (
     check_truncation,
     describe_model,
     encoding_of,
+    import_library,
     open_folder,
     weights_fingerprint,
 )
@@ -158,6 +159,7 @@ def _load_static(
     folder = build_artefact(
         base, ref.variant, lambda staged: distill_static(ref, staged, torch_device, trust_remote_code, progress)
     )
+    import_library()
     started = time.perf_counter()  # the load, not the distillation (a one-off, cached)
     model = open_folder(str(folder), torch_device, False, True, ref.spec)
     dimension = int(model.get_embedding_dimension() or model.encode(["probe"]).shape[1])
@@ -215,6 +217,7 @@ def _load_torch(
     if ref.hub_id:
         check_hub(ref)
     _check_precision(ref.variant, devices)
+    import_library()
     started = time.perf_counter()
     model = open_folder(
         str(ref.path) if ref.path else str(ref.hub_id), devices[0], trust_remote_code, ref.path is not None, ref.spec
