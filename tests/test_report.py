@@ -279,3 +279,16 @@ def test_hnsw_ingests_queries_and_is_evaluated_over_ef(run_cli, tiny_models, sma
     assert refused.code == 1 and refused.err.strip() == (
         "error: index type IVF_PQ is not available on milvus-lite (available: FLAT, IVF_FLAT, IVF_SQ8, HNSW, HNSW_SQ)"
     )
+
+
+def test_the_verdict_names_every_model_it_ranks_not_only_the_first_three():
+    from harness.output.verdict import build_verdict
+    from harness.study import Study
+
+    values = {"m1": 0.70, "m2": 0.65, "m3": 0.60, "m4": 0.40, "baseline:hashing": 0.30}
+    contrast = pd.DataFrame({"collection": list(values), "contrast": list(values.values())})
+    verdict = build_verdict(Study({"contrast": contrast}))
+    (text,) = [f.text for f in verdict.findings if f.topic == "contrast"]
+    assert text.startswith("Contrast on labelled pairs: best model m1 0.700")
+    assert "m2 0.650" in text and "m3 0.600" in text and "hashing" in text
+    assert text.endswith("; then m4 0.400.")  # the rest, by value, after the tested comparisons

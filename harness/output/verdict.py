@@ -123,6 +123,8 @@ def _criterion(verdict: Verdict, study: Study, names: Names, topic: str, table: 
                 f"{verb} {who} (difference {fmt(compared['difference'], kind)}, 95% CI "
                 f"[{fmt(compared['low'], kind)}, {fmt(compared['high'], kind)}])"
             )
+    if len(others) > 2:  # the rest by value, so every model the study measured is named
+        clauses.append("then " + ", ".join(f"{names(o['collection'])} {fmt(o['value'], kind)}" for o in others[2:]))
     verdict.add(topic, text + ("; " + "; ".join(clauses) if clauses else "") + ".")
 
 
