@@ -19,7 +19,7 @@ $(BIN)/harness: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "$(TORCH)" || $(BIN)/pip install --quiet --index-url $(TORCH_INDEX) "$(TORCH)"
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[models,onnx,static,test]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[models,onnx,static,openvino,test]"
 	$(MAKE) --no-print-directory check-deps
 	touch $(BIN)/harness
 

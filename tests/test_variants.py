@@ -45,6 +45,7 @@ TEXTS = [
         ("static-64,dim=32", "static-64,dim=32"),
         ("fp16", "fp16"),
         ("dim=128, bf16", "bf16,dim=128"),
+        ("OpenVINO,dim=8", "openvino,dim=8"),
     ],
 )
 def test_variant_labels_are_canonical(text, label):
@@ -62,7 +63,8 @@ def test_variant_labels_are_canonical(text, label):
         ("dim=0", "expected a whole number >= 1 after 'dim='"),
         ("static-x", "expected a whole number >= 1 after 'static-'"),
         ("onnx,", "empty variant"),
-        ("openvino", "@openvino is not supported: its sentence-transformers integration"),
+        ("openvino,onnx", "names two backends"),
+        ("openvino,fp16", "fp16 applies to the torch model on a GPU, not to the openvino backend"),
     ],
 )
 def test_bad_variants_are_one_line_errors(text, message):
@@ -80,6 +82,7 @@ def test_specs_aliases_and_collection_names():
         "m@onnx",
         "m@onnx-qint8",
         "m@onnx-qint8,dim=256",
+        "m@openvino",
         "m@static",
         "m@static-128",
         "m@dim=256",
@@ -88,7 +91,7 @@ def test_specs_aliases_and_collection_names():
     ]
     names = [collection_name(model_alias(spec)) for spec in specs]
     assert len(set(names)) == len(names)
-    assert names[3] == "harness_m_onnx_qint8_dim_256" and names[4] == "harness_m_static"
+    assert names[3] == "harness_m_onnx_qint8_dim_256" and names[4] == "harness_m_openvino"
     assert all(n.replace("_", "").isalnum() for n in names)  # sanitised without a hash suffix
 
 
@@ -102,8 +105,9 @@ def test_hub_models_take_only_the_variants_that_need_no_folder():
 
 
 def test_fingerprints_cover_the_variant():
-    prints = {variant_fingerprint("0123456789abcdef", parse_variant(v)) for v in ("onnx", "onnx-qint8", "dim=8")}
-    assert len(prints) == 3 and "0123456789abcdef" not in prints
+    kinds = ("onnx", "onnx-qint8", "openvino", "dim=8")
+    prints = {variant_fingerprint("0123456789abcdef", parse_variant(v)) for v in kinds}
+    assert len(prints) == 4 and "0123456789abcdef" not in prints
     assert variant_fingerprint("0123456789abcdef", Variant()) == "0123456789abcdef"
 
 
@@ -117,6 +121,10 @@ def test_a_missing_extra_names_the_extra(monkeypatch):
         "@static needs the [static] extra (model2vec not installed): pip install 'harness[static]'"
     )
     assert missing_extra(parse_variant("dim=8")) is None
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "openvino" else real(name, *a))
+    assert missing_extra(parse_variant("openvino")).startswith(
+        "@openvino needs the [openvino] extra (openvino not installed): pip install 'harness[openvino]'"
+    )
 
 
 def test_prompt_names_and_truncation_renormalised():
@@ -145,6 +153,10 @@ def shared_cache(artefacts, monkeypatch):
     return artefacts
 
 
+def _unit(a: np.ndarray) -> np.ndarray:
+    return a / np.linalg.norm(a, axis=1, keepdims=True)
+
+
 def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
 
@@ -165,6 +177,31 @@ def test_onnx_equals_torch_and_int8_stays_close(tiny_models, shared_cache):
     assert record.variant == "onnx-qint8" and record.base_fingerprint == base.fingerprint and record.normalized
     assert (artefact_dir(base.fingerprint, qint8.ref.variant) / READY).is_file()
     assert onnx.dimension == base.dimension == 16 and record.size_bytes > 0
+
+
+def test_openvino_runs_the_onnx_export_and_equals_torch(tiny_models, shared_cache, monkeypatch):
+    import harness.models.onnx as onnx_module
+
+    folder = tiny_models["tiny-a"]
+    base = load_model(str(folder), device="cpu")
+    onnx = load_model(f"{folder}@onnx", device="cpu")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("exported again: @openvino compiles the @onnx export")
+
+    monkeypatch.setattr(onnx_module, "export_onnx", refuse)
+    openvino = load_model(f"{folder}@openvino", device="cpu")
+    assert isinstance(openvino.session, onnx_module.OpenVinoSession)  # OpenVINO's runtime, not ONNX Runtime's
+    expected = base.encode(TEXTS)
+    for role in ("query", "document"):
+        assert _cosines(openvino.encode(TEXTS, role=role), expected).min() >= 0.9999
+    assert len({base.fingerprint, onnx.fingerprint, openvino.fingerprint}) == 3
+    record = openvino.describe()
+    assert record.variant == "openvino" and record.base_fingerprint == base.fingerprint
+    cut = load_model(f"{folder}@openvino,dim=8", device="cpu")
+    np.testing.assert_allclose(cut.encode(TEXTS[:4]), _unit(expected[:4, :8]), atol=1e-5)
+    with pytest.raises(ModelError, match="@openvino runs on the CPU"):
+        load_model(f"{folder}@openvino", device="cpu,cpu")  # a device pool is torch's
 
 
 def test_artefacts_are_reused_not_rebuilt(tiny_models, shared_cache, monkeypatch):
@@ -214,7 +251,7 @@ def test_refusals_through_the_cli_are_one_line(run_cli, tiny_models, small_corpu
     folder = tiny_models["tiny-a"]
     cases = {
         f"{folder}@fp16": "@fp16 needs a GPU (--device cuda)",
-        f"{folder}@openvino": "@openvino is not supported",
+        f"{folder}@openvino,onnx": "names two backends",
         f"{folder}@onnx,static": "names two backends",
         f"{folder}@turbo": "unknown variant 'turbo'",
     }
@@ -235,25 +272,26 @@ def test_variants_ingest_query_and_evaluate_side_by_side(run_cli, tiny_models, s
 
     folder = tiny_models["tiny-a"]
     db = tmp_path / "v.db"
-    specs = [str(folder), f"{folder}@onnx-qint8", f"{folder}@static-8", f"{folder}@onnx,dim=8"]
+    specs = [str(folder), f"{folder}@onnx-qint8", f"{folder}@static-8", f"{folder}@onnx,dim=8", f"{folder}@openvino"]
     args = ["ingest", "--corpus", small_corpus, "--uri", db, "--nlist", "2"]
     for spec in specs:
         args += ["-m", spec]
     result = run_cli(*args)
     assert result.code == 0, result
     names = ["harness_tiny_a", "harness_tiny_a_onnx_qint8", "harness_tiny_a_static_8", "harness_tiny_a_onnx_dim_8"]
+    names.append("harness_tiny_a_openvino")
     with Store(str(db)) as store:
         metas = {name: store.collection_meta(name) for name in names}
-        assert [store.dimension(n) for n in names] == [16, 16, 8, 8]
+        assert [store.dimension(n) for n in names] == [16, 16, 8, 8, 16]
     prints = [m.model.fingerprint for m in metas.values()]
-    assert len(set(prints)) == 4
+    assert len(set(prints)) == 5
     assert {m.model.base_fingerprint for m in list(metas.values())[1:]} == {prints[0]}
-    assert [m.model.variant for m in metas.values()] == ["", "onnx-qint8", "static-8", "onnx,dim=8"]
+    assert [m.model.variant for m in metas.values()] == ["", "onnx-qint8", "static-8", "onnx,dim=8", "openvino"]
     # a re-run finds every variant complete: nothing encoded again
     from harness import ingest
 
     again = ingest(small_corpus, specs, str(db), nlist=2)
-    assert [m.rows_added for m in again.models] == [0, 0, 0, 0]
+    assert [m.rows_added for m in again.models] == [0, 0, 0, 0, 0]
 
     out = tmp_path / "q"
     result = run_cli("query", "--uri", db, "--probe", "sweet little lamb", "--repeats", "0", "--output", out)
@@ -278,6 +316,7 @@ def test_variants_ingest_query_and_evaluate_side_by_side(run_cli, tiny_models, s
     variants = pd.read_csv(study / "variants.csv").set_index("collection")
     assert set(variants.index) == set(names[1:]) and set(variants["base"]) == {"harness_tiny_a"}
     assert variants.loc["harness_tiny_a_onnx_qint8", "same_text_cosine_min"] >= 0.999
+    assert variants.loc["harness_tiny_a_openvino", "same_text_cosine_min"] >= 0.9999
     assert np.isnan(variants.loc["harness_tiny_a_static_8", "same_text_cosine"])  # another space
     assert variants.loc["harness_tiny_a_static_8", "bytes_per_row"] == 32
     assert variants["overlap_at_k"].between(0, 1).all() and (variants["probes"] == 2).all()

@@ -1,11 +1,14 @@
-"""ONNX Runtime variants (``MODEL@onnx``, ``MODEL@onnx-qint8``), built by the harness itself.
+"""ONNX variants (``MODEL@onnx``, ``MODEL@onnx-qint8`` on ONNX Runtime, ``MODEL@openvino`` on
+OpenVINO), built by the harness itself.
 
 sentence-transformers' own ONNX backend and export helpers go through optimum-onnx, which
 requires transformers<4.58: they cannot run beside transformers 5. So the transformer is
 exported with ``torch.onnx.export`` (TorchScript exporter, opset 17, dynamic batch and
 length, eager attention), quantised with ONNX Runtime's ``quantize_dynamic`` (int8
 weights, per channel, symmetric: per tensor loses far more), and run by ONNX Runtime on
-the CPU. The folder's tokenizer, pooling and normalisation are reproduced here in numpy
+the CPU, or compiled from the same file by OpenVINO's own runtime (the ``openvino`` package:
+sentence-transformers' OpenVINO backend goes through optimum-intel, which requires
+transformers<5.6). The folder's tokenizer, pooling and normalisation are reproduced here in numpy
 from its modules; a layout this cannot reproduce is refused.
 
 Loading a built variant imports neither torch nor transformers (the tokenizer is the
@@ -205,6 +208,24 @@ def _session(path: Path):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
+class OpenVinoSession:
+    """An ONNX file compiled by OpenVINO for the CPU, run as ONNX Runtime's session is."""
+
+    def __init__(self, path: Path):
+        import openvino as ov
+
+        config = {}
+        threads = os.environ.get("HARNESS_ONNX_THREADS")
+        if threads and threads.isdigit():
+            config["INFERENCE_NUM_THREADS"] = int(threads)
+        self.compiled = ov.Core().compile_model(str(path), "CPU", config)
+        self.request = self.compiled.create_infer_request()
+
+    def run(self, _outputs, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        result = self.request.infer(feed)
+        return [np.asarray(result[self.compiled.output(0)])]
+
+
 def _tokenizers(folder: Path, meta: dict):
     from tokenizers import Tokenizer
 
@@ -238,7 +259,8 @@ def pool(hidden: np.ndarray, mask: np.ndarray, modes: Sequence[str]) -> np.ndarr
 
 @dataclass
 class OnnxEmbedder:
-    """An :class:`~harness.models.base.Embedder` on ONNX Runtime (CPU)."""
+    """An :class:`~harness.models.base.Embedder` on an ONNX file: ONNX Runtime's session, or
+    OpenVINO's (CPU)."""
 
     ref: ModelRef
     session: Any
@@ -310,12 +332,18 @@ class OnnxEmbedder:
 
 def load_onnx(ref: ModelRef, trust_remote_code: bool = False, progress: ProgressFn | None = None) -> OnnxEmbedder:
     base, folder = onnx_artefact(ref, trust_remote_code, progress)
-    import onnxruntime  # noqa: F401  (imported once per process: not this model's load time)
+    on_openvino = ref.variant.backend == "openvino"
+    # Imported once per process: not this model's load time.
     import tokenizers  # noqa: F401
+
+    if on_openvino:
+        import openvino  # noqa: F401
+    else:
+        import onnxruntime  # noqa: F401
 
     started = time.perf_counter()
     meta = json.loads((folder / META_FILE).read_text())
-    session = _session(folder / MODEL_FILE)
+    session = OpenVinoSession(folder / MODEL_FILE) if on_openvino else _session(folder / MODEL_FILE)
     tokenizer, untruncated = _tokenizers(folder, meta)
     check_truncation(ref, int(meta["dimension"]))
     encoding = encoding_for(

@@ -198,10 +198,10 @@ def load_model(
         raise ModelError(problem)
     devices = _resolve_devices(device)
     torch_device = devices[0]
-    if ref.variant.backend == "onnx":
+    if ref.variant.backend in ("onnx", "openvino"):
         if any(d and d.startswith("cuda") for d in devices) or len(devices) > 1:
             raise ModelError(
-                f"@{ref.variant.backend_label} runs on the CPU (ONNX Runtime's CPU provider): use --device cpu"
+                f"@{ref.variant.backend_label} runs on the CPU (its runtime's CPU provider): use --device cpu"
             )
         from harness.models.onnx import load_onnx
 

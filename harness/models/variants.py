@@ -1,6 +1,7 @@
 """Model variants: cheaper ways to run one encoder, written ``MODEL@VARIANT[,VARIANT...]``.
 
-``@onnx`` (ONNX Runtime, fp32), ``@onnx-qint8`` (dynamic int8 weights), ``@static`` /
+``@onnx`` (ONNX Runtime, fp32), ``@onnx-qint8`` (dynamic int8 weights), ``@openvino``
+(OpenVINO on the same ONNX export, fp32), ``@static`` /
 ``@static-N`` (a model2vec distillation with N PCA dimensions, 256 by default), ``@dim=N``
 (Matryoshka truncation, renormalised), ``@fp16`` / ``@bf16`` (GPU only). One backend at
 most, one precision at most, and a truncation, in any order: ``@onnx-qint8,dim=256``.
@@ -32,11 +33,12 @@ STATIC_DIMS = 256  # model2vec's default PCA dimension
 READY = ".ready"  # written last into an artefact folder: the folder is complete
 
 # extra -> the modules it installs (what `pip install 'harness[EXTRA]'` brings)
-EXTRAS = {"onnx": ("onnxruntime", "onnx"), "static": ("model2vec", "skeletoken")}
-OPENVINO_REFUSAL = (
-    "@openvino is not supported: its sentence-transformers integration (optimum-intel) requires "
-    "transformers<5.6 and would replace this torch by a CUDA build; use @onnx or @onnx-qint8 (ONNX Runtime)"
-)
+# @openvino runs the @onnx export (made with onnx, quantised with onnxruntime) on OpenVINO.
+EXTRAS = {
+    "onnx": ("onnxruntime", "onnx"),
+    "static": ("model2vec", "skeletoken"),
+    "openvino": ("openvino", "onnxruntime", "onnx"),
+}
 BACKENDS = ("onnx", "onnx-qint8", "static", "openvino")
 
 
@@ -44,7 +46,7 @@ BACKENDS = ("onnx", "onnx-qint8", "static", "openvino")
 class Variant:
     """How a model is run. The default (``Variant()``) is the model itself, through torch."""
 
-    backend: str = "torch"  # torch | onnx | static
+    backend: str = "torch"  # torch | onnx | openvino | static
     quantization: str | None = None  # "qint8" with the onnx backend
     precision: str = "fp32"  # fp32 | fp16 | bf16 (torch on a GPU)
     dim: int | None = None  # Matryoshka truncation
@@ -58,6 +60,8 @@ class Variant:
     def backend_label(self) -> str:
         if self.backend == "onnx":
             return "onnx-qint8" if self.quantization else "onnx"
+        if self.backend == "openvino":
+            return "openvino"
         if self.backend == "static":
             return "static" if self.static_dims in (None, STATIC_DIMS) else f"static-{self.static_dims}"
         return ""
@@ -72,12 +76,13 @@ class Variant:
 
     @property
     def artefact_label(self) -> str:
-        """What the built artefact depends on (truncation and precision are applied at encode time)."""
-        return self.backend_label
+        """What the built artefact depends on (truncation and precision are applied at encode time;
+        OpenVINO compiles the ONNX export when it loads)."""
+        return "onnx" if self.backend == "openvino" else self.backend_label
 
     @property
     def extra(self) -> str | None:
-        return {"onnx": "onnx", "static": "static"}.get(self.backend)
+        return {"onnx": "onnx", "openvino": "openvino", "static": "static"}.get(self.backend)
 
 
 def parse_variant(text: str) -> Variant:
@@ -97,7 +102,7 @@ def parse_variant(text: str) -> Variant:
         elif kind == "precision":
             precision = item
         elif item == "openvino":
-            raise ModelError(OPENVINO_REFUSAL)
+            backend = "openvino"
         elif item.startswith("static"):
             backend = "static"
             static_dims = _number(item[len("static-") :], item) if item != "static" else STATIC_DIMS
@@ -199,6 +204,8 @@ def available_variants(folder: Path | None) -> list[str]:
     types = module_types(folder) if folder else []
     if folder is not None and onnx_layout_problem(folder) is None and missing_extra(Variant("onnx")) is None:
         out += ["onnx", "onnx-qint8"]
+        if missing_extra(Variant("openvino")) is None:
+            out.append("openvino")
     if types[:1] == ["Transformer"] and missing_extra(Variant("static")) is None:
         out.append("static[-N]")
     if gpu_present():
@@ -220,11 +227,7 @@ def variant_kinds() -> list[dict]:
         {"variant": "@static, @static-N", "what": "model2vec distillation, N PCA dims", "needs": extra_state("static")},
         {"variant": "@dim=N", "what": "Matryoshka truncation to N dims, renormalised", "needs": "nothing"},
         {"variant": "@fp16, @bf16", "what": "half precision on the GPU", "needs": gpu},
-        {
-            "variant": "@openvino",
-            "what": "refused: use @onnx",
-            "needs": "optimum-intel, which requires transformers<5.6 and replaces torch by a CUDA build",
-        },
+        {"variant": "@openvino", "what": "OpenVINO (CPU) on the ONNX export, fp32", "needs": extra_state("openvino")},
     ]
 
 
