@@ -211,6 +211,48 @@ def test_two_concurrent_ingests_into_one_server_collection_store_each_row_once(t
         db.close()
 
 
+def test_two_clients_rebuilding_one_index_at_once_both_finish(tmp_path):
+    """What two ingests finishing together do: each rebuilds the index for the rows it saw,
+    dropping the other's under it; each must look again, not fail."""
+    import threading
+
+    import numpy as np
+    from milvus_lite.adapter.grpc.server import start_server_in_thread
+
+    from harness.records import CollectionMeta, IndexSpec, ModelRecord
+
+    server, db, port = start_server_in_thread(data_dir=str(tmp_path / "srv"), host="127.0.0.1", port=0)
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        rows = 1200
+        vectors = np.random.default_rng(3).standard_normal((rows, 8)).astype(np.float32)
+        with Store(uri) as store:
+            store.create_collection("c", 8, CollectionMeta(ModelRecord("random")))
+            store.insert("c", list(range(rows)), [f"t{i}" for i in range(rows)], [""] * rows, vectors)
+        failures: list[BaseException] = []
+
+        def rebuild(nlists):
+            try:
+                with Store(uri) as store:
+                    for nlist in nlists:
+                        store.build_index("c", IndexSpec(nlist=nlist))
+            except BaseException as exc:  # noqa: BLE001  (reported by the assertion below)
+                failures.append(exc)
+
+        threads = [threading.Thread(target=rebuild, args=(n,)) for n in ([8, 16, 8, 16], [12, 24, 12, 24])]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=300)
+        assert not failures, failures
+        with Store(uri) as store:
+            assert store.index_spec("c").nlist in (8, 16, 12, 24)
+            assert [len(hits) for hits in store.search("c", vectors[:2], 3, nprobe=2)] == [3, 3]
+    finally:
+        server.stop(grace=1)
+        db.close()
+
+
 def test_nlist_above_the_rows_is_reduced_and_reported(run_cli, tiny_models, small_corpus, tmp_path):
     db = tmp_path / "n.db"
     result = run_cli("ingest", "--corpus", small_corpus, "--uri", db, "-m", tiny_models["tiny-a"], "--nlist", "5000")

@@ -39,6 +39,16 @@ VECTOR_FIELD = HARNESS_FIELDS.vector
 TEXT_MAX = 65535
 GROUP_MAX = 1024
 INSERT_BYTES = 16 << 20  # well under gRPC's 64 MiB message limit
+# What a server says when another client dropped or made the index between two calls.
+INDEX_RACE_MESSAGES = (
+    "no index",
+    "index not found",
+    "index not exist",
+    "index doesn't exist",
+    "already exists",
+    "cannot be dropped on loaded collection",
+)
+INDEX_RACE_TRIES = 5
 
 
 class MilvusStore:
@@ -266,16 +276,31 @@ class MilvusStore:
     # --- index and load ------------------------------------------------------------------------
 
     def build_index(self, name: str, index: IndexSpec | int) -> None:
-        """Flush, (re)build the index with these settings, wait for it, load."""
-        from pymilvus import MilvusClient
-        from pymilvus.exceptions import MilvusException
+        """Flush, (re)build the index with these settings, wait for it, load.
 
+        Two ingests finishing together on a server may rebuild the index under each other
+        (each sized for the rows it saw): an index that vanished or appeared midway is
+        looked at again, a few times, instead of failing the run."""
         self._writable(name)
         spec = index if isinstance(index, IndexSpec) else IndexSpec(nlist=index)
         with self._errors(f"flush {name}"):
             self.client.flush(name)
+        for attempt in range(INDEX_RACE_TRIES):
+            try:
+                self._build_index_once(name, spec)
+                return
+            except StoreError as exc:
+                if attempt == INDEX_RACE_TRIES - 1 or not any(m in str(exc).lower() for m in INDEX_RACE_MESSAGES):
+                    raise
+                time.sleep(0.5 * (attempt + 1))
+
+    def _build_index_once(self, name: str, spec: IndexSpec) -> None:
+        from pymilvus import MilvusClient
+        from pymilvus.exceptions import MilvusException
+
         current = self.index_spec(name)
         if _same_index(current, spec):
+            self._wait_for_index(name)
             self.ensure_loaded(name)
             return
         with self._errors(f"build index on {name}"):
