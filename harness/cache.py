@@ -17,9 +17,8 @@ from typing import Sequence
 
 import numpy as np
 
-from harness.models.base import Embedder, Role
-from harness.models.specs import ModelRef
-from harness.records import ModelRecord, text_id
+from harness.models.base import Embedder, Role, WrappedEmbedder
+from harness.records import text_id
 
 SQL_VARS = 900  # below SQLite's default limit on bound parameters
 
@@ -118,51 +117,15 @@ class EmbeddingCache:
         return removed
 
 
-class CachedEmbedder:
+class CachedEmbedder(WrappedEmbedder):
     """An :class:`Embedder` that computes only the vectors the cache lacks, and stores them."""
 
     def __init__(self, inner: Embedder, cache: EmbeddingCache):
-        self.inner = inner
+        super().__init__(inner)
         self.cache = cache
         self.stats = CacheStats()
         self.problem: str | None = None  # set when the cache failed and is no longer used
         self._prompts: dict[str, str] | None = None
-
-    @property
-    def ref(self) -> ModelRef:
-        return self.inner.ref
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    @property
-    def fingerprint(self) -> str:
-        return self.inner.fingerprint
-
-    @property
-    def device(self) -> str:
-        return self.inner.device
-
-    @property
-    def load_seconds(self) -> float:
-        return self.inner.load_seconds
-
-    @property
-    def parameters(self) -> int:
-        return self.inner.parameters
-
-    @property
-    def max_seq_length(self) -> int | None:
-        return self.inner.max_seq_length
-
-    @property
-    def alias(self) -> str:
-        return self.inner.alias
-
-    @property
-    def cache_key(self) -> str:
-        return self.inner.cache_key
 
     def key_for(self, role: Role) -> str:
         """The cache file for one role: the model's key, and the prompt put before the texts
@@ -208,15 +171,6 @@ class CachedEmbedder:
             f"embedding cache {self.cache.directory} is unusable ({reason}): "
             "encoding without it; harness cache --clear resets it"
         )
-
-    def count_truncated(self, texts: Sequence[str]) -> int:
-        return self.inner.count_truncated(texts)
-
-    def describe(self) -> ModelRecord:
-        return self.inner.describe()
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def open_cache(cache: bool | str | Path) -> EmbeddingCache | None:

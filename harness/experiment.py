@@ -23,66 +23,18 @@ from harness.baselines import parse_baselines
 from harness.cache import CachedEmbedder, EmbeddingCache, open_cache
 from harness.errors import HarnessError
 from harness.ingestion import IngestReport, prepare_ingest, read_corpus, run_ingest
-from harness.models import Embedder, ModelRef, Role, load_model
+from harness.models import Embedder, ModelRef, Role, WrappedEmbedder, load_model
 from harness.output.report import write_study
 from harness.querying import QueryResult, run_query
-from harness.records import DEFAULT_INDEX, ModelRecord, ProgressFn, SearchParams
+from harness.records import DEFAULT_INDEX, ProgressFn, SearchParams
 from harness.runs import QUERY, REPORT, STUDY, NewRun
 from harness.store import connect
 from harness.study import Study, read_inputs, run_study, select_measures, study_settings
 
 
-class KeptOpen:
+class KeptOpen(WrappedEmbedder):
     """An :class:`Embedder` lent to a pipeline: everything goes to the loaded model except
     ``close``, so a step that closes what it was given leaves the model loaded for the next."""
-
-    def __init__(self, inner: Embedder):
-        self.inner = inner
-
-    @property
-    def ref(self) -> ModelRef:
-        return self.inner.ref
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    @property
-    def fingerprint(self) -> str:
-        return self.inner.fingerprint
-
-    @property
-    def device(self) -> str:
-        return self.inner.device
-
-    @property
-    def load_seconds(self) -> float:
-        return self.inner.load_seconds
-
-    @property
-    def parameters(self) -> int:
-        return self.inner.parameters
-
-    @property
-    def max_seq_length(self) -> int | None:
-        return self.inner.max_seq_length
-
-    @property
-    def alias(self) -> str:
-        return self.inner.alias
-
-    @property
-    def cache_key(self) -> str:
-        return self.inner.cache_key
-
-    def encode(self, texts: Sequence[str], batch_size: int = 64, role: Role = "document") -> np.ndarray:
-        return self.inner.encode(texts, batch_size=batch_size, role=role)
-
-    def count_truncated(self, texts: Sequence[str]) -> int:
-        return self.inner.count_truncated(texts)
-
-    def describe(self) -> ModelRecord:
-        return self.inner.describe()
 
     def close(self) -> None:
         pass

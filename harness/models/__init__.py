@@ -1,7 +1,7 @@
 """Models: specs (what a name points to), the Embedder seam, and its sentence-transformers
 implementation. Only ``load_model`` imports torch and sentence-transformers, when called."""
 
-from harness.models.base import Embedder, Role
+from harness.models.base import Embedder, Role, WrappedEmbedder
 from harness.models.catalog import folder_metadata, folder_size, list_packaged_models
 from harness.models.encoding import Encoding, similarity_note
 from harness.models.hashing import HashingEmbedder
@@ -21,6 +21,7 @@ __all__ = [
     "Role",
     "SplitArchive",
     "Variant",
+    "WrappedEmbedder",
     "available_variants",
     "SentenceTransformerEmbedder",
     "folder_metadata",

@@ -1,8 +1,8 @@
 """The seam every pipeline encodes through: an :class:`Embedder` turns texts into vectors.
 
 Pipelines depend on this protocol only; :mod:`harness.models.sentence` implements it with
-sentence-transformers, :class:`harness.cache.CachedEmbedder` wraps any embedder, and the
-tests have a deterministic fake.
+sentence-transformers, :class:`WrappedEmbedder` is the base of the wrappers (the embedding
+cache, a model kept loaded across steps), and the tests have a deterministic fake.
 """
 
 from __future__ import annotations
@@ -58,3 +58,58 @@ class Embedder(Protocol):
     def describe(self) -> ModelRecord: ...
 
     def close(self) -> None: ...
+
+
+class WrappedEmbedder:
+    """An :class:`Embedder` that hands everything to ``inner``; a wrapper overrides what it changes."""
+
+    def __init__(self, inner: Embedder):
+        self.inner = inner
+
+    @property
+    def ref(self) -> ModelRef:
+        return self.inner.ref
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    @property
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint
+
+    @property
+    def device(self) -> str:
+        return self.inner.device
+
+    @property
+    def load_seconds(self) -> float:
+        return self.inner.load_seconds
+
+    @property
+    def parameters(self) -> int:
+        return self.inner.parameters
+
+    @property
+    def max_seq_length(self) -> int | None:
+        return self.inner.max_seq_length
+
+    @property
+    def alias(self) -> str:
+        return self.inner.alias
+
+    @property
+    def cache_key(self) -> str:
+        return self.inner.cache_key
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, role: Role = "document") -> np.ndarray:
+        return self.inner.encode(texts, batch_size=batch_size, role=role)
+
+    def count_truncated(self, texts: Sequence[str]) -> int:
+        return self.inner.count_truncated(texts)
+
+    def describe(self) -> ModelRecord:
+        return self.inner.describe()
+
+    def close(self) -> None:
+        self.inner.close()
