@@ -194,6 +194,12 @@ def onnx_artefact(
 # --- encoding ----------------------------------------------------------------------------------------
 
 
+def _threads() -> int | None:
+    """HARNESS_ONNX_THREADS, the threads of either runtime (None: the runtime's own choice)."""
+    threads = os.environ.get("HARNESS_ONNX_THREADS")
+    return int(threads) if threads and threads.isdigit() else None
+
+
 def _session(path: Path):
     import onnxruntime as ort
 
@@ -201,9 +207,9 @@ def _session(path: Path):
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     # No busy-waiting between operators: the insert thread and Milvus Lite share the cores.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    threads = os.environ.get("HARNESS_ONNX_THREADS")
-    if threads and threads.isdigit():
-        options.intra_op_num_threads = int(threads)
+    threads = _threads()
+    if threads:
+        options.intra_op_num_threads = threads
     # Explicit: onnxruntime 1.32 lists AzureExecutionProvider first.
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
@@ -214,10 +220,8 @@ class OpenVinoSession:
     def __init__(self, path: Path):
         import openvino as ov
 
-        config = {}
-        threads = os.environ.get("HARNESS_ONNX_THREADS")
-        if threads and threads.isdigit():
-            config["INFERENCE_NUM_THREADS"] = int(threads)
+        threads = _threads()
+        config = {"INFERENCE_NUM_THREADS": threads} if threads else {}
         self.compiled = ov.Core().compile_model(str(path), "CPU", config)
         self.request = self.compiled.create_infer_request()
 
