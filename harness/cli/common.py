@@ -47,7 +47,7 @@ UriOpt = Annotated[
     typer.Option(
         "--uri",
         envvar="MILVUS_URI",
-        help="Milvus Lite file (*.db) or server URI (http[s]://host:port). Default: harness.db.",
+        help="Milvus Lite file (*.db) or server URI (http\\[s]://host:port). Default: harness.db.",
     ),
 ]
 TokenOpt = Annotated[
@@ -127,7 +127,7 @@ ResultsOpt = Annotated[
     typer.Option(
         "--results",
         help="Results folder: each run is kept in RESULTS/runs/<UTC time>-<kind>[-<name>], RESULTS/latest names "
-        "the newest. Default: [output] dir, else harness-results.",
+        "the newest. Default: \\[output] dir, else harness-results.",
     ),
 ]
 NameOpt = Annotated[
