@@ -18,6 +18,7 @@ LAYERS = [
     {"harness.inputs", "harness.files", "harness.manifest", "harness.metrics", "harness.maps", "harness.synthetic"},
     {"harness.config", "harness.models", "harness.store"},
     {"harness.cache", "harness.baselines"},
+    {"harness.retrieval"},
     {"harness.ingestion", "harness.querying", "harness.study", "harness.aligning"},
     {"harness.runs"},
     {"harness.output"},

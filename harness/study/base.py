@@ -21,6 +21,7 @@ import pandas as pd
 from harness.errors import HarnessError
 from harness.models import Embedder
 from harness.records import Hit, Probe
+from harness.retrieval import EXACT, INDEX, Queries, Retriever, RunBook
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ class StudySettings:
     ef_values: Sequence[int] | None = None
     baselines: Sequence[str] = ("bm25", "hashing")
     similarity_sample: int = 1000
+    search_repeats: int = 3  # timed one-probe searches per probe (latency)
+    metrics_url: str | None = None  # a server's Prometheus endpoint, for server-side latency
 
     def to_dict(self) -> dict:
         return {
@@ -79,6 +82,7 @@ class StudySettings:
             "ef": self.ef,
             "baselines": list(self.baselines),
             "similarity_sample": self.similarity_sample,
+            "search_repeats": self.search_repeats,
         }
 
 
@@ -113,6 +117,10 @@ class Measure:
 
     def check(self, ctx: "Context", inputs: StudyInputs) -> None:
         """Refuse inputs that do not fit the collection (a HarnessError), before anything runs."""
+
+    def plan(self, ctx: "Context", inputs: StudyInputs) -> None:
+        """Say which runs it will read (``ctx.plan_texts``, ``ctx.plan_rows``), so that every
+        exact search of a collection is made in one scan of its vectors."""
 
     def run(self, ctx: "Context", inputs: StudyInputs) -> Frames:
         raise NotImplementedError
@@ -157,8 +165,9 @@ class Context:
     baseline: bool = False
     settings: StudySettings
 
-    def __init__(self) -> None:
+    def __init__(self, book: RunBook | None = None) -> None:
         self.memo: dict[str, Any] = {}  # what a paired measure's prepare() kept for run_pair()
+        self.book = book if book is not None else RunBook()
 
     @property
     def alias(self) -> str:
@@ -187,11 +196,29 @@ class Context:
         order = np.argsort(self.ids, kind="stable")
         return np.sort(order[sample_positions(len(order), size, self.settings.seed)])
 
+    # --- runs: every search goes through the run book, so measures share them ---------------------
+
+    book: RunBook
+    retriever: Retriever | None = None
+
+    def _retriever(self) -> Retriever:
+        if self.retriever is None:
+            raise HarnessError(f"{self.name} is a model without a collection: it cannot be searched")
+        return self.retriever
+
+    def plan_texts(self, texts: Sequence[str], k: int) -> None:
+        self.book.plan(self._retriever(), Queries.of_texts(texts), k)
+
+    def plan_rows(self, ids: Sequence[int] | np.ndarray, k: int) -> None:
+        self.book.plan(self._retriever(), Queries.of_rows(ids), k)
+
     def search_texts(self, texts: Sequence[str], k: int, exact: bool = False) -> list[list[Hit]]:
-        raise NotImplementedError
+        """Each text's top k, encoded by this retriever's model as a query."""
+        return self.book.run(self._retriever(), Queries.of_texts(texts), k, EXACT if exact else INDEX).top(k)
 
     def search_rows(self, ids: Sequence[int] | np.ndarray, k: int, exact: bool = False) -> list[list[Hit]]:
-        raise NotImplementedError
+        """Each stored row's top k (the row itself usually first)."""
+        return self.book.run(self._retriever(), Queries.of_rows(ids), k, EXACT if exact else INDEX).top(k)
 
     @property
     def embedder(self) -> Embedder:

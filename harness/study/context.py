@@ -11,6 +11,7 @@ encodes on demand, and it offers no search.
 
 from __future__ import annotations
 
+import time
 from functools import cached_property
 from typing import Callable, Iterator, Sequence
 
@@ -18,21 +19,26 @@ import numpy as np
 
 from harness.baselines import Baseline
 from harness.errors import HarnessError
-from harness.metrics.retrieval import exact_knn_search
 from harness.models import Embedder, ModelRef, load_model, ref_for_record, resolve_model
-from harness.records import CollectionMeta, Hit, IndexSpec, ModelRecord, search_setting, text_id
+from harness.records import CollectionMeta, Hit, IndexSpec, ModelRecord, SearchParams, text_id
+from harness.retrieval import BaselineRetriever, CollectionRetriever, RunBook
 from harness.store import CollectionInfo, VectorStore, stream_vectors
 from harness.study.base import Context, StudySettings
 
 EmbedderLoader = Callable[[ModelRef], Embedder]
-SEARCH_BATCH = 256
 
 
 class CollectionContext(Context):
     def __init__(
-        self, store: VectorStore, name: str, meta: CollectionMeta, settings: StudySettings, load: EmbedderLoader
+        self,
+        store: VectorStore,
+        name: str,
+        meta: CollectionMeta,
+        settings: StudySettings,
+        load: EmbedderLoader,
+        book: RunBook | None = None,
     ):
-        super().__init__()
+        super().__init__(book)
         self.store = store
         self.name = name
         self.meta = meta
@@ -40,7 +46,7 @@ class CollectionContext(Context):
         self.load = load
         self.ref = ref_for_record(meta.model)
         self._embedder: Embedder | None = None
-        self._queries: dict[tuple[str, ...], np.ndarray] = {}  # probe vectors, searched by index and exactly
+        self.query_encodes: dict[tuple[str, ...], tuple[float, int]] = {}  # texts -> (seconds, from the cache)
 
     @cached_property
     def info(self) -> CollectionInfo:
@@ -56,15 +62,31 @@ class CollectionContext(Context):
         """The index as the server describes it (the recorded one if it cannot say)."""
         return self.info.index or self.meta.index
 
+    @cached_property
+    def retriever(self) -> CollectionRetriever:  # type: ignore[override]
+        params = SearchParams(self.settings.top_k, self.settings.nprobe, ef=self.settings.ef)
+        return CollectionRetriever(self.store, self.name, self.meta, params, self._encode_queries, self.index)
+
+    def _encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Texts encoded as queries, timed; the time and the vectors read from the embedding
+        cache are kept for the latency table (a cache read is not model time)."""
+        embedder = self.embedder
+        stats = getattr(getattr(embedder, "queries", embedder), "stats", None)
+        hits_before = stats.hits if stats is not None else 0
+        started = time.perf_counter()
+        vectors = self.encode(texts, role="query")
+        seconds = time.perf_counter() - started
+        self.query_encodes[tuple(texts)] = (seconds, (stats.hits - hits_before) if stats is not None else 0)
+        return vectors
+
     @property
     def configured(self) -> int | None:
         """The value of the index's search parameter the study uses (None: the server's default)."""
-        param = self.index.search_param
-        return {"nprobe": self.settings.nprobe, "ef": self.settings.ef}.get(param or "")
+        return self.retriever.configured
 
     @property
     def setting(self) -> str:
-        return search_setting(self.index, self.settings.nprobe, self.settings.ef)
+        return self.retriever.setting
 
     # --- the model ----------------------------------------------------------------------------
 
@@ -92,7 +114,8 @@ class CollectionContext(Context):
         return self.load(self.ref)
 
     def close(self) -> None:
-        self._queries.clear()
+        if "retriever" in self.__dict__:
+            self.retriever.forget_vectors()
         if self._embedder is not None:
             self._embedder.close()
             self._embedder = None
@@ -120,10 +143,6 @@ class CollectionContext(Context):
     def groups(self) -> list[str]:
         return self._ids_and_groups[1]
 
-    @cached_property
-    def _group_of(self) -> dict[int, str]:
-        return dict(zip(self.ids.tolist(), self.groups))
-
     def vectors(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         return self.store.rows_by_ids(self.name, [int(i) for i in ids])[0]
 
@@ -137,37 +156,12 @@ class CollectionContext(Context):
     # --- search ------------------------------------------------------------------------------------
 
     def search_hits(self, vectors: np.ndarray, k: int, value: int | None = None) -> list[list[Hit]]:
-        """Index search; ``value`` of the index's search parameter (nprobe or ef), else the configured one."""
-        param = self.index.search_param
-        value = value if value is not None else self.configured
-        options = {param: value} if param and value else {}
-        out: list[list[Hit]] = []
-        for start in range(0, len(vectors), SEARCH_BATCH):
-            out.extend(self.store.search(self.name, vectors[start : start + SEARCH_BATCH], k, **options))
-        return out
+        """Index search of these vectors, not kept in the run book (timed searches, sweeps);
+        ``value`` of the index's search parameter (nprobe or ef), else the configured one."""
+        return self.retriever.search_vectors(vectors, k, value)
 
     def search_ids(self, vectors: np.ndarray, k: int, value: int | None = None) -> list[list[int]]:
         return [[h.id for h in hits] for hits in self.search_hits(vectors, k, value)]
-
-    def exact_hits(self, vectors: np.ndarray, k: int) -> list[list[Hit]]:
-        """Exact L2 search over the stored vectors, streamed (texts are left empty)."""
-        found, distances = exact_knn_search(vectors, self.stream(), k)
-        return [
-            [Hit(int(i), float(d), "", self._group_of.get(int(i), "")) for i, d in zip(row_i, row_d)]
-            for row_i, row_d in zip(found.tolist(), distances.tolist())
-        ]
-
-    def _search(self, vectors: np.ndarray, k: int, exact: bool) -> list[list[Hit]]:
-        return self.exact_hits(vectors, k) if exact else self.search_hits(vectors, k)
-
-    def search_texts(self, texts: Sequence[str], k: int, exact: bool = False) -> list[list[Hit]]:
-        key = tuple(texts)
-        if key not in self._queries:  # the same probes are searched with the index and exactly
-            self._queries[key] = self.encode(texts, role="query")
-        return self._search(self._queries[key], k, exact)
-
-    def search_rows(self, ids: Sequence[int] | np.ndarray, k: int, exact: bool = False) -> list[list[Hit]]:
-        return self._search(self.vectors(ids), k, exact)
 
 
 class BaselineContext(Context):
@@ -175,9 +169,10 @@ class BaselineContext(Context):
 
     baseline = True
 
-    def __init__(self, baseline: Baseline, settings: StudySettings):
-        super().__init__()
+    def __init__(self, baseline: Baseline, settings: StudySettings, book: RunBook | None = None):
+        super().__init__(book)
         self.source = baseline
+        self.retriever = BaselineRetriever(baseline)
         self.name = baseline.name
         self.kind = baseline.kind
         self.settings = settings
@@ -218,12 +213,6 @@ class BaselineContext(Context):
 
     def stream(self, batch_size: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         return self.source.stream(batch_size)
-
-    def search_texts(self, texts: Sequence[str], k: int, exact: bool = False) -> list[list[Hit]]:
-        return self.source.search_texts(texts, k)
-
-    def search_rows(self, ids: Sequence[int] | np.ndarray, k: int, exact: bool = False) -> list[list[Hit]]:
-        return self.source.search_rows(ids, k)
 
 
 class ModelContext(Context):
@@ -275,12 +264,8 @@ class ModelContext(Context):
     def vectors(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         return self.encode(self.texts(ids))
 
-    def _no_store(self, *args, **kwargs):
+    def stream(self, batch_size: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         raise HarnessError(f"{self.name} is a model without a collection: it cannot be searched")
-
-    search_texts = _no_store
-    search_rows = _no_store
-    stream = _no_store
 
     def close(self) -> None:
         if self._embedder is not None:

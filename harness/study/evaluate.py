@@ -16,6 +16,7 @@ from harness.manifest import RunManifest
 from harness.metrics import uncertainty
 from harness.models import load_model, resolve_model, similarity_note, with_prompts
 from harness.records import ModelRecord, Progress, ProgressFn, SearchParams
+from harness.retrieval import RunBook
 from harness.store import VectorStore, connect, distinct_names, redact_uri
 from harness.store.external import attach_sidecars, collections_to_use
 from harness.study.base import Frames, Measure, StudyInputs, StudySettings
@@ -197,6 +198,30 @@ class _Runs:
         if self.progress:
             self.progress(Progress(f"{measure.name} {label}", self.done, self.total))
 
+    def on_context(self, ctx: Context, single: list[Measure], paired: list[Measure], inputs: StudyInputs) -> None:
+        """Every measure of one context: what each will read is planned first (one scan of the
+        collection for every exact search), then the single measures run and the paired ones
+        prepare; then its model is closed (the paired measures read stored vectors or prepared runs)."""
+        for measure in [*single, *paired]:
+            if measure.applies(ctx):
+                self.plan(measure, ctx, inputs)
+        for measure in single:
+            if measure.applies(ctx):
+                self.run(measure, ctx.name, measure.run, ctx, inputs)
+        for measure in paired:
+            if measure.applies(ctx):
+                self.prepare(measure, ctx, inputs)
+        ctx.close()
+
+    def plan(self, measure: Measure, ctx: Context, inputs: StudyInputs) -> None:
+        """A measure that cannot say what it will read fails later, where it is reported."""
+        try:
+            measure.plan(ctx, inputs)
+        except HarnessError:
+            raise
+        except Exception:
+            pass
+
     def prepare(self, measure: Measure, ctx: Context, inputs: StudyInputs) -> None:
         try:
             measure.prepare(ctx, inputs)
@@ -206,7 +231,9 @@ class _Runs:
             self.warnings.append(f"{measure.name} failed on {ctx.name}: {type(exc).__name__}: {exc}".splitlines()[0])
 
 
-def _baselines(store: VectorStore, contexts: list[CollectionContext], settings: StudySettings, notes: list[str]):
+def _baselines(
+    store: VectorStore, contexts: list[CollectionContext], settings: StudySettings, notes: list[str], book: RunBook
+):
     """Baseline contexts over the corpus of the first collection (every collection of one
     experiment holds the same corpus; a note names those that do not)."""
     if not settings.baselines or not contexts:
@@ -219,7 +246,7 @@ def _baselines(store: VectorStore, contexts: list[CollectionContext], settings: 
             "are not comparable with the baselines'"
         )
     rows = read_rows(store, first.name)
-    return [BaselineContext(b, settings) for b in build_baselines(rows, settings.baselines)]
+    return [BaselineContext(b, settings, book) for b in build_baselines(rows, settings.baselines)]
 
 
 @dataclass
@@ -247,15 +274,16 @@ def _collection_setup(
     names, notes = distinct_names(collections or store.harness_collections())
     if not names:
         raise HarnessError(f"no harness collections in {redact_uri(store.uri)}: run harness ingest first")
+    book = RunBook()
     collection_contexts = [
-        CollectionContext(store, name, store.require_collection(name), settings, load) for name in names
+        CollectionContext(store, name, store.require_collection(name), settings, load, book) for name in names
     ]
     wanted = [m for m in measures if m.wanted(inputs)]
     for collection in collection_contexts:
         for measure in wanted:
             if not measure.combined:
                 measure.check(collection, inputs)
-    contexts: list[Context] = [*collection_contexts, *_baselines(store, collection_contexts, settings, notes)]
+    contexts: list[Context] = [*collection_contexts, *_baselines(store, collection_contexts, settings, notes, book)]
     return _Setup(
         contexts,
         collection_contexts,
@@ -335,13 +363,7 @@ def run_study(
         if (note := similarity_note(ctx.name, ctx.meta.model.similarity_fn_name, ctx.meta.model.normalized))
     )
     for ctx in contexts:
-        for measure in single:
-            if measure.applies(ctx):
-                runs.run(measure, ctx.name, measure.run, ctx, inputs)
-        for measure in paired:
-            if measure.applies(ctx):
-                runs.prepare(measure, ctx, inputs)
-        ctx.close()  # its model is no longer needed: the paired measures read stored vectors or prepared results
+        runs.on_context(ctx, single, paired, inputs)
     for measure, a, b in pairs:
         runs.run(measure, f"{a.name} {b.name}", measure.run_pair, a, b, inputs)
     combined = _combined(runs.parts)

@@ -14,6 +14,8 @@ from harness.study.measures.coherence import Coherence
 from harness.study.measures.comparison import Comparison, Unanswered
 from harness.study.measures.cost import Cost
 from harness.study.measures.fidelity import Fidelity
+from harness.study.measures.hits import Hits
+from harness.study.measures.latency import Latency
 from harness.study.measures.pairs import Contrast, Graded
 from harness.study.measures.retrieval import Retrieval
 from harness.study.measures.similarity import Similarity
@@ -26,6 +28,8 @@ MEASURES: tuple[Measure, ...] = (
     Retrieval(),
     Coherence(),
     Agreement(),
+    Hits(),
+    Latency(),
     Similarity(),
     Fidelity(),
     Alignment(),

@@ -37,12 +37,16 @@ class Agreement(Measure):
     def wanted(self, inputs: StudyInputs) -> bool:
         return bool(inputs.probes)
 
+    def plan(self, ctx: Context, inputs: StudyInputs) -> None:
+        assert inputs.probes is not None
+        ctx.plan_texts([p.text for p in inputs.probes], ctx.settings.top_k)
+
     def prepare(self, ctx: Context, inputs: StudyInputs) -> None:
         assert inputs.probes is not None
         texts = [p.text for p in inputs.probes]
         k = ctx.settings.top_k
         index = [[h.id for h in hits] for hits in ctx.search_texts(texts, k)]
-        exact = [[h.id for h in hits] for hits in ctx.search_texts(texts, k, exact=True)] if not ctx.baseline else index
+        exact = [[h.id for h in hits] for hits in ctx.search_texts(texts, k, exact=True)]
         ctx.memo[self.name] = {"index": index, "exact": exact}
 
     def run_pair(self, a: Context, b: Context, inputs: StudyInputs) -> Frames:

@@ -34,18 +34,31 @@ class Coherence(Measure):
     )
     on_baselines = frozenset({"bm25", "hashing"})
 
+    def _queries(self, ctx: Context) -> tuple[list[int], int] | None:
+        """Positions of the sampled lines that have a group, and k; None when there is nothing to measure."""
+        ids, groups = ctx.ids, ctx.groups
+        if len({g for g in groups if g}) < 2 or len(ids) < 2:
+            return None
+        positions = [int(i) for i in ctx.sample(ctx.settings.coherence_sample) if groups[i]]
+        return positions, min(ctx.settings.top_k, len(ids) - 1)
+
+    def plan(self, ctx: Context, inputs: StudyInputs) -> None:
+        found = self._queries(ctx)
+        if found:
+            ctx.plan_rows(ctx.ids[found[0]], found[1] + 1)
+
     def run(self, ctx: Context, inputs: StudyInputs) -> Frames:
+        found = self._queries(ctx)
+        if found is None:
+            return {}
         ids, groups = ctx.ids, ctx.groups
         distinct = {g for g in groups if g}
-        if len(distinct) < 2 or len(ids) < 2:
-            return {}
         settings = ctx.settings
-        positions = [int(i) for i in ctx.sample(settings.coherence_sample) if groups[i]]
-        k = min(settings.top_k, len(ids) - 1)
+        positions, k = found
         query_ids = ids[positions]
         query_groups = [groups[i] for i in positions]
         index_results = ctx.search_rows(query_ids, k + 1)
-        exact_results = ctx.search_rows(query_ids, k + 1, exact=True) if not ctx.baseline else index_results
+        exact_results = ctx.search_rows(query_ids, k + 1, exact=True)
         index_shares, neighbours = _shares(query_ids, query_groups, index_results, k)
         exact_shares, _ = _shares(query_ids, query_groups, exact_results, k)
         sizes = pd.Series(groups).value_counts().to_dict()

@@ -10,7 +10,7 @@ import pandas as pd
 
 from harness.metrics.index import ef_sweep, first_reaching, nprobe_sweep, recall_against
 from harness.metrics.latency import latency_summary
-from harness.metrics.retrieval import exact_knn_ids
+from harness.retrieval import Queries
 from harness.study.base import Frames, Measure, StudyInputs, Table
 from harness.study.context import CollectionContext, Context
 
@@ -56,6 +56,10 @@ class Fidelity(Measure):
         f"one-query searches ({LATENCY_QUERIES} queries after a warm-up)"
     )
 
+    def plan(self, ctx: Context, inputs: StudyInputs) -> None:
+        if isinstance(ctx, CollectionContext) and (ctx.meta.index.metric or "L2") == "L2":
+            ctx.plan_rows(ctx.ids[ctx.sample(ctx.settings.fidelity_sample)], min(ctx.settings.top_k, len(ctx.ids)))
+
     def run(self, ctx: Context, inputs: StudyInputs) -> Frames:
         assert isinstance(ctx, CollectionContext)
         if (ctx.meta.index.metric or "L2") != "L2":
@@ -65,8 +69,8 @@ class Fidelity(Measure):
         index = ctx.index
         k = min(settings.top_k, len(ids))
         query_ids = ids[ctx.sample(settings.fidelity_sample)]
-        queries = ctx.vectors(query_ids)
-        exact = exact_knn_ids(queries, ctx.stream(), k).tolist()
+        queries = ctx.retriever.query_vectors(Queries.of_rows(query_ids))
+        exact = [[h.id for h in hits] for hits in ctx.search_rows(query_ids, k, exact=True)]
         rows = [
             {
                 "collection": ctx.name,

@@ -15,6 +15,16 @@ METRICS = ("recall_at_k", "ndcg_at_10", "mrr")
 SEARCHES = ("index", "exact")
 
 
+def _judgements(inputs: StudyInputs) -> dict[str, dict[int, float]]:
+    assert inputs.qrels is not None
+    return {pid: dict(zip(g["corpus_id"].astype(int), g["relevance"])) for pid, g in inputs.qrels.groupby("probe_id")}
+
+
+def _judged_probes(inputs: StudyInputs) -> list:
+    judged = _judgements(inputs)
+    return [p for p in inputs.probes or [] if p.id in judged]
+
+
 class Retrieval(Measure):
     name = "retrieval"
     tables = (
@@ -44,17 +54,18 @@ class Retrieval(Measure):
         present = ctx.store.existing_ids(ctx.name, judged)
         check_qrels_ids(inputs.qrels, present, inputs.qrels_path or "", ctx.name)
 
+    def plan(self, ctx: Context, inputs: StudyInputs) -> None:
+        ctx.plan_texts([p.text for p in _judged_probes(inputs)], max(ctx.settings.top_k, 10))
+
     def run(self, ctx: Context, inputs: StudyInputs) -> Frames:
         assert inputs.qrels is not None and inputs.probes is not None
         settings = ctx.settings
-        judged = {
-            pid: dict(zip(g["corpus_id"].astype(int), g["relevance"])) for pid, g in inputs.qrels.groupby("probe_id")
-        }
-        probes = [p for p in inputs.probes if p.id in judged]
+        judged = _judgements(inputs)
+        probes = _judged_probes(inputs)
         depth = max(settings.top_k, 10)
         texts = [p.text for p in probes]
         index = ctx.search_texts(texts, depth)
-        exact = ctx.search_texts(texts, depth, exact=True) if not ctx.baseline else index
+        exact = ctx.search_texts(texts, depth, exact=True)
         items = []
         for search, results in zip(SEARCHES, (index, exact)):
             for probe, hits in zip(probes, results):

@@ -51,8 +51,9 @@ def same_text_cosines(base: CollectionContext, variant: CollectionContext) -> np
 
 
 def _probe_hits(ctx: CollectionContext, texts: list[str], k: int) -> list[list[int]]:
-    vectors = ctx.encode(texts, role="query")
-    hits = ctx.search_ids(vectors, k, ctx.settings.nprobe)
+    """The probes' index-search ids, from the run book (each index searched with its own
+    parameter: nprobe for IVF, ef for HNSW)."""
+    hits = [[h.id for h in found] for found in ctx.search_texts(texts, k)]
     ctx.close()  # the model is not needed again; the paired measures that follow read stored vectors
     return hits
 

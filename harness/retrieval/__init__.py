@@ -1,0 +1,20 @@
+"""Retrieval: retrievers (a collection's dense side, the baselines), the runs they make
+(a query set's ranked hits, by index or exact search) and the run book that keeps them, so
+that every measure reads the same runs and each collection is scanned once per exact search."""
+
+from harness.retrieval.book import RunBook
+from harness.retrieval.queries import Queries
+from harness.retrieval.retrievers import BaselineRetriever, CollectionRetriever, Retriever
+from harness.retrieval.run import EXACT, INDEX, Run, RunKey
+
+__all__ = [
+    "EXACT",
+    "INDEX",
+    "BaselineRetriever",
+    "CollectionRetriever",
+    "Queries",
+    "Retriever",
+    "Run",
+    "RunBook",
+    "RunKey",
+]

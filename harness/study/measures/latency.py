@@ -1,0 +1,49 @@
+"""Search latency of each collection: one-probe searches timed after an untimed warm-up, the
+server's own figures from its Prometheus histogram where there is one, and the time the
+probes took to embed."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from harness.retrieval import Queries
+from harness.retrieval.timing import LATENCY_COLUMNS, SERVER_LATENCY_COLUMNS, timed_searches
+from harness.study.base import Frames, Measure, StudyInputs, Table
+from harness.study.context import CollectionContext, Context
+
+
+class Latency(Measure):
+    name = "latency"
+    tables = (Table("latency", "Search latency (ms, client side) and probe embedding time"),)
+    definition = (
+        "client-side time of one-probe searches with the configured index setting, --repeats per probe after an "
+        "untimed warm-up (p50/p95/p99 by linear interpolation); server_* from the server's Prometheus histogram "
+        "milvus_proxy_sq_latency over the same searches; embed_ms_per_probe = probe encode time / probes"
+    )
+
+    def wanted(self, inputs: StudyInputs) -> bool:
+        return bool(inputs.probes)
+
+    def plan(self, ctx: Context, inputs: StudyInputs) -> None:
+        assert inputs.probes is not None
+        ctx.plan_texts([p.text for p in inputs.probes], ctx.settings.top_k)
+
+    def run(self, ctx: Context, inputs: StudyInputs) -> Frames:
+        assert inputs.probes is not None and isinstance(ctx, CollectionContext)
+        settings = ctx.settings
+        texts = [p.text for p in inputs.probes]
+        ctx.search_texts(texts, settings.top_k)  # encodes the probes (once, shared with the other measures)
+        vectors = ctx.retriever.query_vectors(Queries.of_texts(texts))
+        seconds, from_cache = ctx.query_encodes.get(tuple(texts), (float("nan"), 0))
+        timed = timed_searches(
+            lambda one: ctx.search_hits(one, settings.top_k), vectors, settings.search_repeats, settings.metrics_url
+        )
+        row = {
+            "collection": ctx.name,
+            **timed,
+            "embed_ms_per_probe": seconds * 1000 / max(1, len(texts)),
+            "probes_from_cache": from_cache,
+            "embed_model": ctx.embedder.alias,
+        }
+        columns = LATENCY_COLUMNS + (SERVER_LATENCY_COLUMNS if settings.metrics_url else [])
+        return {"latency": pd.DataFrame([row], columns=columns)}
