@@ -1,14 +1,13 @@
-"""The whole comparison in one process: ingest every model, query every collection, evaluate,
-and write one run folder with the query, the study and the HTML report.
+"""The whole comparison in one process: ingest every model, run one study over the collections
+(its run book searches each collection once, for the query's tables and every measure
+alike), and write one run folder with the query, the study and the HTML report, from memory.
 
-Each model is loaded once and kept loaded across the three steps (:class:`ModelPool`), so
-sentence-transformers is imported once and no model is loaded twice; ingest and query
-encode through the embedding cache (a model's probe and corpus vectors are reused by a
-later run); the study reads the probe vectors the query step cached and encodes everything
-else through the model itself, so its cost figures time the model and not the cache. The
-steps are the functions ``harness ingest``, ``query`` and ``evaluate`` call
-(:func:`harness.ingestion.run_ingest`, :func:`harness.querying.run_query`,
-:func:`harness.study.run_study`), on one open store.
+Each model is loaded once and kept loaded across the steps (:class:`ModelPool`), so
+sentence-transformers is imported once and no model is loaded twice; ingest encodes through
+the embedding cache (a model's corpus vectors are reused by a later run), and so do the
+probes; everything else is encoded by the model itself, so the cost figures time the model
+and not the cache. The steps are the functions ``harness ingest`` and ``evaluate`` call
+(:func:`harness.ingestion.run_ingest`, :func:`harness.study.run_study`), on one open store.
 """
 
 from __future__ import annotations
@@ -19,17 +18,20 @@ from typing import Sequence
 
 import numpy as np
 
-from harness.baselines import parse_baselines
 from harness.cache import CachedEmbedder, EmbeddingCache, open_cache
 from harness.errors import HarnessError
 from harness.ingestion import IngestReport, prepare_ingest, read_corpus, run_ingest
 from harness.models import Embedder, ModelRef, Role, WrappedEmbedder, load_model
 from harness.output.report import write_study
-from harness.querying import QueryResult, run_query
-from harness.records import DEFAULT_INDEX, ProgressFn, SearchParams
+from harness.querying import LITE_LATENCY_NOTE, QueryResult
+from harness.querying.result import overlap_from_items
+from harness.records import DEFAULT_INDEX, Probe, ProgressFn
 from harness.runs import QUERY, REPORT, STUDY, NewRun
 from harness.store import connect
-from harness.study import Study, read_inputs, run_study, select_measures, study_settings
+from harness.study import MEASURES, Study, read_inputs, run_study, select_measures, study_settings
+
+# What a compare's query part is made of, whatever study measures are chosen.
+QUERY_MEASURES = ("hits", "agreement", "latency")
 
 
 class KeptOpen(WrappedEmbedder):
@@ -117,6 +119,11 @@ class Comparison:
         """The run's query output (hits, overlap, latency, manifest)."""
         return self.run / QUERY
 
+    @property
+    def query_frames(self) -> dict:
+        """The query's tables as the report reads them, in memory."""
+        return {"overlap": self.query.overlap, "latency": self.query.latency, "hits": self.query.hits}
+
 
 def compare(
     corpus: str | Path,
@@ -165,7 +172,6 @@ def compare(
         query_prompt=query_prompt,
         document_prompt=document_prompt,
     )
-    params = SearchParams(top_k, nprobe, ef=ef)
     if repeats < 0:
         raise HarnessError("--repeats cannot be negative")
     settings = study_settings(
@@ -176,8 +182,10 @@ def compare(
         device=device,
         batch_size=batch_size,
         baselines=baselines,
+        search_repeats=repeats,
     )
     chosen = select_measures(measures)
+    ran = [m for m in MEASURES if m in chosen or m.name in QUERY_MEASURES]
     inputs = read_inputs(None, pairs, graded, qrels, probes)  # the cost sample: the collections' own rows
     assert inputs.probes is not None
     reader, corpus_sha = read_corpus(corpus)
@@ -198,26 +206,64 @@ def compare(
             progress=progress,
         )
         names = [m.collection for m in ingested.models]
-        queried = run_query(
-            store,
-            inputs.probes,
-            names,
-            pool.cached,
-            params=params,
-            repeats=repeats,
-            batch_size=batch_size,
-            device=device,
-            baselines=parse_baselines(baselines),
-            progress=progress,
-        )
-        study = run_study(store, names, inputs, settings, pool.study, progress, chosen)
+        study = run_study(store, names, inputs, settings, pool.study, progress, ran)
     finally:
         pool.close()
         store.close()
         if embedding_cache is not None:
             embedding_cache.close()
+    study.manifest["measures"] = [m.name for m in ran if m in chosen]
+    queried = query_part(study, inputs.probes, repeats)
     with run.folder() as folder:
         queried.write(folder / QUERY)
-        write_study(study, folder / STUDY, query_dir=folder / QUERY, html=folder / REPORT if report else None)
+        frames = {"overlap": queried.overlap, "latency": queried.latency, "hits": queried.hits}
+        write_study(study, folder / STUDY, query_dir=frames, html=folder / REPORT if report else None)
     assert run.path is not None
     return Comparison(ingested, queried, study, run.path, run.path / REPORT if report else None, loads=pool.loads)
+
+
+def query_part(study: Study, probes: list[Probe], repeats: int) -> QueryResult:
+    """The query's tables and manifest, from the study's hits, agreement and latency."""
+    manifest = study.manifest
+    parameters = manifest.get("parameters") or {}
+    notes = [n for n in study.warnings if n.startswith("collection ")]
+    if manifest.get("backend") == "milvus-lite":
+        notes.append(LITE_LATENCY_NOTE)
+    details = {
+        "created": manifest.get("created"),
+        "versions": manifest.get("versions"),
+        "uri": manifest.get("uri"),
+        "backend": manifest.get("backend"),
+        "collections": manifest.get("collections"),
+        "models": {
+            name: {"collection_model": summary.get("model")} for name, summary in manifest["collections"].items()
+        },
+        "probe_model": None,
+        "map": None,
+        "external": manifest.get("external", []),
+        "alignment": [],
+        "baselines": manifest.get("baselines", {}),
+        "search": {
+            "top_k": parameters.get("top_k"),
+            "nprobe": parameters.get("nprobe"),
+            "ef": parameters.get("ef"),
+            "per_collection": manifest.get("search", {}),
+            "exact": True,
+            "repeats": repeats,
+            "metric": "L2",
+            "rbo_p": 0.9,
+        },
+        "metrics_url": None,
+        "probes": [{"id": p.id, "text": p.text} for p in probes],
+        "device": parameters.get("device"),
+        "notes": notes,
+    }
+    agreement = study.tables["agreement"]
+    return QueryResult(
+        hits=study.tables["hits"],
+        overlap=overlap_from_items(study.tables["agreement_items"], probes),
+        latency=study.tables["latency"],
+        manifest=details,
+        warnings=notes,
+        summary=agreement.drop(columns=[c for c in ("k",) if c in agreement]),
+    )

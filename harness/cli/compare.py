@@ -128,5 +128,5 @@ def compare(
         )
     print_ingest(out, done.ingest)
     print_query(out, done.query, show=show, top_k=top_k, repeats=repeats)
-    show_study(out, done.study, done.query_dir)
+    show_study(out, done.study, done.query_frames)
     out.print(f"run {done.run}; report {done.report}")

@@ -218,11 +218,11 @@ def write_evaluation(out, study, run, output, html, query_dir, align) -> None:
 def show_study(out, study, query_dir: Optional[Path] = None, align_dir: Optional[Path] = None) -> None:
     """What the terminal shows after an evaluation: the key tables, notes, and the verdict."""
     from harness.aligning import load_align
-    from harness.output.report import names_for, read_query
+    from harness.output.report import names_for, query_tables
     from harness.output.terminal import print_study
     from harness.output.verdict import build_verdict
 
-    query = read_query(query_dir)
+    query = query_tables(study, query_dir)
     aligned = load_align(align_dir)[0] if align_dir else None
     verdict = build_verdict(study, names_for(study, query), query.get("latency"), aligned)
     print_study(out, study, verdict)

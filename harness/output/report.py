@@ -39,10 +39,13 @@ PLOT_TITLES = {
 ALIGN_SHOWN = ("results", "scores")
 
 
-def read_query(query_dir: str | Path | None) -> dict:
-    """A harness query output folder's tables and manifest (empty when there is none)."""
+def read_query(query_dir: str | Path | dict | None) -> dict:
+    """A harness query output folder's tables and manifest (empty when there is none); a dict
+    is the tables already in memory (harness compare)."""
     if query_dir is None:
         return {}
+    if isinstance(query_dir, dict):
+        return query_dir
     query_dir = Path(query_dir)
     if not (query_dir / "overlap.csv").is_file():
         raise HarnessError(
@@ -61,6 +64,17 @@ def read_query(query_dir: str | Path | None) -> dict:
     return found
 
 
+def query_tables(study: Study, query_dir: str | Path | dict | None) -> dict:
+    """The query's tables for the report: the study's own hits and latency where it measured
+    them, else those of the query folder given."""
+    found = dict(read_query(query_dir))
+    for name in ("hits", "latency"):
+        own = study.tables.get(name)
+        if own is not None and not own.empty:
+            found[name] = own
+    return found
+
+
 def names_for(study: Study, query: dict | None = None) -> Names:
     """Short names and colours: the study's collections in order, then every baseline seen."""
     names = Names(study.manifest.get("collections"))
@@ -76,7 +90,7 @@ def names_for(study: Study, query: dict | None = None) -> Names:
 def write_plots(
     study: Study,
     directory: str | Path,
-    query_dir: str | Path | None = None,
+    query_dir: str | Path | dict | None = None,
     align_dir: str | Path | None = None,
     verdict: Verdict | None = None,
 ) -> dict[str, Path]:
@@ -84,7 +98,7 @@ def write_plots(
     from harness.output import plots
 
     folder = Path(directory) / "plots"
-    query = read_query(query_dir)
+    query = query_tables(study, query_dir)
     names = names_for(study, query)
     verdict = verdict or build_verdict(study, names, query.get("latency"))
     aligned = load_align(align_dir)[0] if align_dir else {}
@@ -112,7 +126,7 @@ def write_plots(
 def write_study(
     study: Study,
     directory: str | Path,
-    query_dir: str | Path | None = None,
+    query_dir: str | Path | dict | None = None,
     html: str | Path | None = None,
     align_dir: str | Path | None = None,
 ) -> list[Path]:
@@ -147,7 +161,7 @@ def _table_html(frame: pd.DataFrame, max_rows: int = 200) -> str:
 def write_html(
     study: Study,
     html: str | Path,
-    query_dir: str | Path | None = None,
+    query_dir: str | Path | dict | None = None,
     plot_paths: dict[str, Path] | None = None,
     align_dir: str | Path | None = None,
     diff: RunDiff | None = None,
@@ -161,7 +175,7 @@ def write_html(
         with tempfile.TemporaryDirectory() as scratch:
             made = write_plots(study, scratch, query_dir, align_dir)
             return write_html(study, html, query_dir, made, align_dir, diff)
-    query = read_query(query_dir)
+    query = query_tables(study, query_dir)
     names = names_for(study, query)
     aligned = load_align(align_dir) if align_dir else None
     verdict = build_verdict(study, names, query.get("latency"), aligned[0] if aligned else None)
@@ -220,7 +234,7 @@ def _align_html(align_dir: str | Path) -> str:
 def build_report(
     study_dir: str | Path,
     html: str | Path,
-    query_dir: str | Path | None = None,
+    query_dir: str | Path | dict | None = None,
     align_dir: str | Path | None = None,
     diff: RunDiff | None = None,
 ) -> Path:

@@ -11,9 +11,8 @@ maps are in :mod:`harness.querying.crossmodel`, the hit and overlap rows in
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -23,14 +22,12 @@ import pandas as pd
 from harness.baselines import DEFINITIONS, build_baselines, parse_baselines, read_rows
 from harness.cache import CachedEmbedder, open_cache, with_cache
 from harness.errors import HarnessError
-from harness.files import output_folder
 from harness.manifest import RunManifest
 from harness.maps import MapFile, load_map
-from harness.metrics.agreement import index_attribution, summarise_agreement
-from harness.metrics.uncertainty import SEED
 from harness.models import Embedder, ModelRef, load_model, ref_for_record, resolve_model, similarity_note, with_prompts
 from harness.querying.crossmodel import cross_model_alignment, cross_model_note, probe_vectors
 from harness.querying.found import EXACT_COLUMNS, HIT_COLUMNS, OVERLAP_COLUMNS, Found
+from harness.querying.result import QueryResult
 from harness.records import CollectionMeta, Probe, Progress, ProgressFn, SearchParams, is_baseline
 from harness.retrieval import EXACT, INDEX, BaselineRetriever, CollectionRetriever, Queries, RunBook
 from harness.retrieval.timing import LATENCY_COLUMNS, SERVER_LATENCY_COLUMNS, timed_searches
@@ -41,45 +38,8 @@ LITE_LATENCY_NOTE = (
     "Milvus Lite latency does not represent a Milvus server: Lite searches in Python in-process; "
     "measure on a server (--uri http://...) for production figures"
 )
-QUERY_FILES = ("*.csv", "*.json")  # what a query output folder holds
 
 EmbedderLoader = Callable[[ModelRef], Embedder]
-
-
-@dataclass
-class QueryResult:
-    hits: pd.DataFrame
-    overlap: pd.DataFrame
-    latency: pd.DataFrame
-    manifest: dict
-    warnings: list[str] = field(default_factory=list)
-    alignment: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-    def agreement_summary(self, seed: int = SEED) -> pd.DataFrame:
-        """Mean agreement per pair over the probes with 95% intervals, exactly and with the index."""
-        return summarise_agreement(self.overlap, seed)
-
-    def index_attribution(self) -> list[str]:
-        """In words, how much of each pair's disagreement is the index's."""
-        return index_attribution(self.agreement_summary())
-
-    def write(self, directory: str | Path) -> list[Path]:
-        """hits.csv, overlap.csv, agreement.csv, latency.csv (alignment.csv) and manifest.json,
-        in a folder replaced whole (see :func:`harness.files.output_folder`)."""
-        directory = Path(directory)
-        frames = {
-            "hits": self.hits,
-            "overlap": self.overlap,
-            "agreement": self.agreement_summary(),
-            "latency": self.latency,
-        }
-        if not self.alignment.empty:
-            frames["alignment"] = self.alignment
-        with output_folder(directory, QUERY_FILES) as partial:
-            for name, frame in frames.items():
-                frame.to_csv(partial / f"{name}.csv", index=False)
-            (partial / "manifest.json").write_text(json.dumps(self.manifest, indent=2, default=str) + "\n")
-        return [directory / f"{name}.csv" for name in frames] + [directory / "manifest.json"]
 
 
 @dataclass

@@ -389,6 +389,7 @@ def run_study(
             "external": setup.external,
             "parameters": settings.to_dict(),
             "measures": [m.name for m in setup.measures],
+            "search": {ctx.name: ctx.setting for ctx in contexts},
             "baselines": {c.name: DEFINITIONS[c.kind] for c in contexts if c.baseline},
             "definitions": {
                 **{m.name: m.definition for m in setup.measures if m.definition},
