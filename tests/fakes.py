@@ -9,6 +9,7 @@ Milvus Lite, a real server) stay the integration layer.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import replace
 from typing import Iterator, Sequence
 
@@ -107,6 +108,7 @@ class MemoryStore:
         self.fail_insert_after: int | None = None  # rows; then insert raises, as a dying server would
         self.external: dict[str, ExternalCollection] = {}
         self.writes: list[tuple[str, str]] = []  # (operation, collection): what a test can check was never done
+        self.scans: Counter[str] = Counter()  # full reads of a collection's vectors, per collection
 
     def close(self) -> None:
         pass
@@ -259,6 +261,8 @@ class MemoryStore:
 
     def iter_rows(self, name: str, vectors: bool = True, batch_size: int = 4096) -> Iterator[tuple]:
         ids, matrix, rows = self._matrix(name)
+        if vectors:
+            self.scans[name] += 1
         for start in range(0, len(ids), batch_size):
             part = slice(start, start + batch_size)
             yield (

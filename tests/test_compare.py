@@ -47,7 +47,10 @@ def test_models_are_compared_without_a_store(tmp_path):
     for table in ("retrieval", "coherence", "agreement", "fidelity", "alignment", "score_distribution"):
         assert study.tables[table].empty, table
     notes = " | ".join(study.warnings)
-    assert "retrieval, coherence, agreement, hits, latency, fidelity, alignment, variants skipped without collections" in notes
+    assert (
+        "retrieval, coherence, agreement, hits, latency, fidelity, alignment, variants skipped without collections"
+        in notes
+    )
     assert "similarity skipped without collections: without collections it needs --corpus" in notes
     assert "baseline:bm25 left out" in notes
     assert study.manifest["collections"] == {} and set(study.manifest["models_compared"]) == {"fake-a", "fake-b"}

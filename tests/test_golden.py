@@ -30,3 +30,16 @@ def test_every_table_equals_the_golden_copy(name, tmp_path):
 
 def test_nothing_new_is_left_out_of_the_golden_copy():
     assert sorted(_now()) == sorted(p.stem for p in GOLDEN.glob("*.csv"))
+
+
+def test_each_collection_is_scanned_once_for_every_exact_search_of_the_study():
+    from harness.study import StudySettings, run_study
+
+    from golden_blake import blake_inputs, blake_store
+
+    store, load = blake_store()
+    settings = StudySettings(top_k=10, nprobe=4, repeats=1, fidelity_sample=100, coherence_sample=300)
+    study = run_study(store, None, blake_inputs(), settings, load)
+    # retrieval, agreement, hits, coherence and fidelity all read exact runs of each collection
+    assert not study.retrieval.empty and not study.coherence.empty and not study.fidelity.empty
+    assert dict(store.scans) == {name: 1 for name in store.harness_collections()}

@@ -215,7 +215,7 @@ def write_evaluation(out, study, run, output, html, query_dir, align) -> None:
     out.print(f"run {run.path}; report {run.path / REPORT}" + (f" and {html}" if html else ""))
 
 
-def show_study(out, study, query_dir: Optional[Path] = None, align_dir: Optional[Path] = None) -> None:
+def show_study(out, study, query_dir: Optional[Path | dict] = None, align_dir: Optional[Path] = None) -> None:
     """What the terminal shows after an evaluation: the key tables, notes, and the verdict."""
     from harness.aligning import load_align
     from harness.output.report import names_for, query_tables
