@@ -109,6 +109,7 @@ class MemoryStore:
         self.external: dict[str, ExternalCollection] = {}
         self.writes: list[tuple[str, str]] = []  # (operation, collection): what a test can check was never done
         self.scans: Counter[str] = Counter()  # full reads of a collection's vectors, per collection
+        self.searches: list[tuple[str, int | None, int | None]] = []  # (collection, nprobe, ef) of each search
 
     def close(self) -> None:
         pass
@@ -239,6 +240,7 @@ class MemoryStore:
     def search(
         self, name: str, vectors: np.ndarray, top_k: int, nprobe: int | None = None, ef: int | None = None
     ) -> list[list[Hit]]:
+        self.searches.append((name, nprobe, ef))
         ids, matrix, rows = self._matrix(name)
         out = []
         for query in np.asarray(vectors, dtype=np.float32):

@@ -19,7 +19,7 @@ from harness.maps import MapError, load_map
 from harness.metrics.agreement import overlap_at_k
 from harness.metrics.spaces import cosine_rows
 from harness.querying import run_query
-from harness.records import CollectionMeta, ExternalCollection, FieldNames, ModelRecord, Probe, text_id
+from harness.records import CollectionMeta, ExternalCollection, FieldNames, IndexSpec, ModelRecord, Probe, text_id
 
 from fakes import FakeEmbedder, MemoryStore
 
@@ -290,3 +290,15 @@ def test_the_report_shows_the_alignment(pair, tmp_path, run_cli):
     assert "learning curves" in (tmp_path / "r.html").read_text()
     wrong = run_cli("report", "--study", tmp_path / "s", "--align", tmp_path / "s", "--html", tmp_path / "x.html")
     assert wrong.code == 1 and "is not a harness align output folder" in wrong.err
+
+
+def test_each_collection_is_searched_with_its_own_index_parameter(pair):
+    """An HNSW collection gets ef, an IVF one nprobe: the search path query and the study use."""
+    store, load, _, _ = pair
+    store.collections["harness_fake_old"]["index"] = IndexSpec("HNSW", "L2", None, {"M": 16})
+    store.collections["harness_fake_new"]["index"] = IndexSpec("IVF_FLAT", "L2", 4)
+    settings = AlignSettings(kinds=("ridge",), train_sizes=(20,), test_size=16, top_k=5, nprobe=3, ef=40)
+    _align(store, load, new_collection="harness_fake_new", probes=PROBES, settings=settings)
+    used = {name: set((n, e) for searched, n, e in store.searches if searched == name) for name in store.collections}
+    assert used["harness_fake_old"] == {(None, 40)}
+    assert used["harness_fake_new"] <= {(3, None)}

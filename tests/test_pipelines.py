@@ -14,7 +14,7 @@ from harness.errors import HarnessError, ModelError, StoreError
 from harness.ingestion import ingest_model
 from harness.inputs import CorpusReader
 from harness.querying import run_query
-from harness.records import Probe, SearchParams
+from harness.records import IndexSpec, Probe, SearchParams
 from harness.study import MEASURES, StudyInputs, StudySettings, run_study
 from harness.study.base import Measure, Table
 
@@ -322,3 +322,19 @@ def test_context_never_reads_the_whole_matrix_at_once(study_store):
     batches = list(ctx.stream(batch_size=7))
     assert max(len(ids) for ids, _ in batches) == 7
     assert np.concatenate([ids for ids, _ in batches]).tolist() == ctx.ids.tolist()
+
+
+def test_every_search_of_a_collection_uses_its_own_index_parameter(study_store):
+    """The variants measure once searched an HNSW collection with ef = nprobe; every measure now
+    searches each collection through its retriever: nprobe for IVF, ef for HNSW."""
+    store, load = study_store
+    variant = next(n for n in store.collections if n.endswith("dim_4"))
+    store.collections[variant]["index"] = IndexSpec("HNSW", "L2", None, {"M": 16})
+    run_study(store, None, _inputs(), StudySettings(top_k=5, nprobe=2, ef=20, repeats=1, fidelity_sample=20), load)
+    by_collection: dict[str, set] = {}
+    for name, nprobe, ef in store.searches:
+        by_collection.setdefault(name, set()).add((nprobe, ef))
+    efs = {ef for _, ef in by_collection[variant]}
+    assert 20 in efs and min(efs) >= 5  # the configured ef (and the fidelity sweep from k up), never ef = nprobe
+    assert all(nprobe is None for nprobe, _ in by_collection[variant])
+    assert all(ef is None for nprobe, ef in by_collection["harness_fake_a"])

@@ -32,6 +32,7 @@ class AlignSettings:
     batch_size: int = 64
     rbo_p: float = 0.9
     score_threshold: float | None = None  # a threshold tuned on the old model's scores
+    ef: int | None = None  # HNSW search breadth; each collection is searched with its own index's parameter
 
     def to_dict(self) -> dict:
         return {
@@ -40,6 +41,7 @@ class AlignSettings:
             "test_size": self.test_size,
             "top_k": self.top_k,
             "nprobe": self.nprobe,
+            "ef": self.ef,
             "seed": self.seed,
             "rbo_p": self.rbo_p,
             "score_threshold": self.score_threshold,

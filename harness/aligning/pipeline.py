@@ -47,6 +47,7 @@ def align(
     test_size: int | None = None,
     top_k: int = 10,
     nprobe: int | None = None,
+    ef: int | None = None,
     seed: int = 0,
     score_threshold: float | None = None,
     external: Sequence[str | Path] = (),
@@ -60,7 +61,7 @@ def align(
     The new model is ``new_model`` (a spec) or ``new_collection`` (its collection, whose stored
     vectors are then used). ``external``: sidecar files of collections the harness did not build.
     """
-    SearchParams(top_k, nprobe)  # the same checks as query
+    SearchParams(top_k, nprobe, ef=ef)  # the same checks as query
     settings = AlignSettings(
         tuple(kinds) if kinds else None,
         tuple(train_sizes) if train_sizes else None,
@@ -70,6 +71,7 @@ def align(
         seed,
         batch_size,
         score_threshold=score_threshold,
+        ef=ef,
     )
     probe_list = probes if probes is None or isinstance(probes, Sequence) and not isinstance(probes, str) else None
     if probes is not None and probe_list is None:

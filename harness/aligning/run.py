@@ -30,6 +30,7 @@ from harness.inputs import check_qrels_ids
 from harness.manifest import RunManifest, now
 from harness.maps import MapFile, MapHeader, fit_map
 from harness.records import Probe, Progress, ProgressFn, SearchParams
+from harness.retrieval import CollectionRetriever
 from harness.store import VectorStore, redact_uri
 
 LATENCY_QUERIES = 200
@@ -68,7 +69,8 @@ class AlignRun:
         self.heldout_hits: list[dict] = []
         self.scores: dict[str, np.ndarray] = {}
         self.maps: dict[str, MapFile] = {}
-        SearchParams(settings.top_k, settings.nprobe)  # the same checks as query
+        self.params = SearchParams(settings.top_k, settings.nprobe, ef=settings.ef)  # the same checks as query
+        self.retrievers: dict[str, CollectionRetriever] = {}
         self.depth = max(settings.top_k, 10)  # nDCG@10 and MRR read the top 10 at least
 
     # --- the data ----------------------------------------------------------------------------------
@@ -130,8 +132,22 @@ class AlignRun:
 
     # --- searches and figures ---------------------------------------------------------------------
 
+    def _retriever(self, collection: str) -> CollectionRetriever:
+        """The collection's index search, as query and the study make it (nprobe for IVF, ef for HNSW)."""
+        if collection not in self.retrievers:
+            meta = self.store.require_collection(collection)
+            index = self.store.index_spec(collection) or meta.index
+
+            def no_texts(texts: list[str]) -> np.ndarray:
+                raise HarnessError("harness align searches with vectors it encoded itself")
+
+            self.retrievers[collection] = CollectionRetriever(
+                self.store, collection, meta, self.params, no_texts, index
+            )
+        return self.retrievers[collection]
+
     def _search_probes(self, method: str, size: int, collection: str, vectors: np.ndarray) -> list[list[int]]:
-        found = self.store.search(collection, vectors, self.depth, self.settings.nprobe)
+        found = self._retriever(collection).search_vectors(vectors, self.depth)
         assert self.probe_list is not None
         for probe, hits in zip(self.probe_list, found):
             self.hits.extend(
@@ -160,7 +176,7 @@ class AlignRun:
         distances of their top-k hits (the row itself excluded) for the score quantiles."""
         test_ids = [int(i) for i in self.split.test]
         target = self.y_test if collection == self.old.collection else self.x_test
-        found = self.store.search(collection, queries, self.settings.top_k + 1, self.settings.nprobe)
+        found = self._retriever(collection).search_vectors(queries, self.settings.top_k + 1)
         same = cosines(queries, target)
         for row_id, hits, cosine in zip(test_ids, found, same):
             top = hits[0].id if hits else None

@@ -15,6 +15,7 @@ from harness.cli.common import (
     BatchSizeOpt,
     ConfigOpt,
     DeviceOpt,
+    EfOpt,
     ExternalOpt,
     NoCacheOpt,
     NprobeOpt,
@@ -74,6 +75,7 @@ def align(
     qrels: QrelsOpt = None,
     top_k: TopKOpt = 10,
     nprobe: NprobeOpt = None,
+    ef: EfOpt = None,
     score_threshold: Annotated[
         Optional[float],
         typer.Option("--score-threshold", help="A score threshold tuned on the old model: its equivalent per scale."),
@@ -118,6 +120,7 @@ def align(
             test_size=test_size,
             top_k=top_k,
             nprobe=nprobe,
+            ef=ef,
             seed=seed,
             score_threshold=score_threshold,
             external=external or (),
