@@ -19,16 +19,15 @@ from typing import Sequence
 import numpy as np
 
 from harness.cache import CachedEmbedder, EmbeddingCache, open_cache
-from harness.errors import HarnessError
 from harness.ingestion import IngestReport, prepare_ingest, read_corpus, run_ingest
 from harness.models import Embedder, ModelRef, Role, WrappedEmbedder, load_model
 from harness.output.report import write_study
 from harness.querying import LITE_LATENCY_NOTE, QueryResult
 from harness.querying.result import overlap_from_items
-from harness.records import DEFAULT_INDEX, Probe, ProgressFn
+from harness.records import IndexPlan, Probe, ProgressFn
 from harness.runs import QUERY, REPORT, STUDY, NewRun
 from harness.store import connect
-from harness.study import MEASURES, Study, read_inputs, run_study, select_measures, study_settings
+from harness.study import MEASURES, Study, StudyPlan, read_inputs, run_study, select_measures
 
 # What a compare's query part is made of, whatever study measures are chosen.
 QUERY_MEASURES = ("hits", "agreement", "latency")
@@ -135,18 +134,9 @@ def compare(
     pairs: str | Path | None = None,
     graded: str | Path | None = None,
     qrels: str | Path | None = None,
+    index: IndexPlan | None = None,
+    plan: StudyPlan | None = None,
     prefix: str = "",
-    index: str = DEFAULT_INDEX,
-    nlist: int | None = None,
-    top_k: int = 10,
-    nprobe: int | None = None,
-    ef: int | None = None,
-    repeats: int = 3,
-    cost_repeats: int = 3,
-    baselines: str | Sequence[str] | None = None,
-    measures: str | Sequence[str] | None = None,
-    batch_size: int = 64,
-    device: str = "auto",
     cache: bool | str | Path = True,
     query_prompt: str | None = None,
     document_prompt: str | None = None,
@@ -156,41 +146,32 @@ def compare(
     report: bool = True,
     progress: ProgressFn | None = None,
 ) -> Comparison:
-    """Ingest ``models`` from ``corpus`` (resuming, through the embedding cache), query their
-    collections with ``probes``, run the study (``measures``, default all) and write one run
-    folder (under ``results``/runs, or ``output`` replaced whole) with ``query/``, ``study/``
-    and ``report.html``. ``repeats``: timed searches per probe; ``cost_repeats``: encodes
-    timed by the study (each model is loaded once, so its load time is that one load). The
-    prompts, when given, are the ones ingest records for the collections (default: each model's own)."""
+    """Ingest ``models`` from ``corpus`` (resuming, through the embedding cache) into collections
+    built as ``index`` says, run one study over them as ``plan`` says (its measures, default
+    all, beside the query's hits, agreement and latency; ``plan.search_repeats`` timed searches
+    per probe; ``plan.repeats`` encodes timed by the cost measure: each model is loaded once, so
+    its load time is that one load) and write one run folder (under ``results``/runs, or
+    ``output`` replaced whole) with ``query/``, ``study/`` and ``report.html``. The prompts, when
+    given, are the ones ingest records for the collections (default: each model's own)."""
+    index = index or IndexPlan()
+    settings = plan or StudyPlan()
     run = NewRun("compare", results, name, output)  # a bad --name fails before any work
     refs = prepare_ingest(
         models,
         prefix=prefix,
-        nlist=nlist,
-        index=index,
-        batch_size=batch_size,
+        nlist=index.nlist,
+        index=index.type,
+        batch_size=settings.batch_size,
         query_prompt=query_prompt,
         document_prompt=document_prompt,
     )
-    if repeats < 0:
-        raise HarnessError("--repeats cannot be negative")
-    settings = study_settings(
-        top_k=top_k,
-        nprobe=nprobe,
-        ef=ef,
-        repeats=cost_repeats,
-        device=device,
-        batch_size=batch_size,
-        baselines=baselines,
-        search_repeats=repeats,
-    )
-    chosen = select_measures(measures)
+    chosen = select_measures(settings.measures)
     ran = [m for m in MEASURES if m in chosen or m.name in QUERY_MEASURES]
     inputs = read_inputs(None, pairs, graded, qrels, probes)  # the cost sample: the collections' own rows
     assert inputs.probes is not None
     reader, corpus_sha = read_corpus(corpus)
     embedding_cache = open_cache(cache)
-    pool = ModelPool(device, embedding_cache, progress)
+    pool = ModelPool(settings.device, embedding_cache, progress)
     store = connect(uri, token)
     try:
         ingested = run_ingest(
@@ -200,9 +181,9 @@ def compare(
             refs,
             pool.cached,
             prefix=prefix,
-            nlist=nlist,
-            index=index,
-            batch_size=batch_size,
+            nlist=index.nlist,
+            index=index.type,
+            batch_size=settings.batch_size,
             progress=progress,
         )
         names = [m.collection for m in ingested.models]
@@ -213,7 +194,7 @@ def compare(
         if embedding_cache is not None:
             embedding_cache.close()
     study.manifest["measures"] = [m.name for m in ran if m in chosen]
-    queried = query_part(study, inputs.probes, repeats)
+    queried = query_part(study, inputs.probes, settings.search_repeats)
     with run.folder() as folder:
         queried.write(folder / QUERY)
         frames = {"overlap": queried.overlap, "latency": queried.latency, "hits": queried.hits}

@@ -10,7 +10,8 @@ import pytest
 
 from harness.inputs import text_id
 from harness.models import load_model
-from harness.study import StudyInputs, StudySettings, read_inputs, run_study
+from harness.records import IndexPlan
+from harness.study import StudyInputs, StudyPlan, StudySettings, read_inputs, run_study
 
 from conftest import CORPORA, REPO
 from fakes import FakeEmbedder
@@ -162,10 +163,8 @@ def test_compare_loads_each_model_once_and_writes_one_whole_run(
         probes=probes,
         pairs=CORPORA / "pairs.csv",
         qrels=qrels,
-        nlist=2,
-        top_k=5,
-        repeats=1,
-        cost_repeats=2,
+        index=IndexPlan(nlist=2),
+        plan=StudyPlan(top_k=5, search_repeats=1, repeats=2),
         results=tmp_path / "results",
         name="one",
     )
@@ -192,9 +191,7 @@ def test_compare_loads_each_model_once_and_writes_one_whole_run(
         [str(tiny_models["tiny-a"]), str(tiny_models["tiny-b"])],
         str(tmp_path / "c.db"),
         probes=probes,
-        top_k=5,
-        repeats=0,
-        measures="retrieval",
+        plan=StudyPlan(top_k=5, search_repeats=0, measures="retrieval"),
         qrels=qrels,
         results=tmp_path / "results",
     )
@@ -253,12 +250,8 @@ def test_compare_loads_a_variant_apart_from_its_base_and_compares_the_two(tiny_m
         str(tmp_path / "c.db"),
         probes=probes,
         qrels=qrels,
-        nlist=2,
-        top_k=5,
-        repeats=0,
-        cost_repeats=1,
-        measures="variants,cost",
-        baselines="none",
+        index=IndexPlan(nlist=2),
+        plan=StudyPlan(top_k=5, search_repeats=0, repeats=1, measures="variants,cost", baselines="none"),
         output=tmp_path / "out",
         report=False,
     )

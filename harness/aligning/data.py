@@ -4,6 +4,7 @@ test set and an ordered training pool."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -33,6 +34,17 @@ class AlignSettings:
     rbo_p: float = 0.9
     score_threshold: float | None = None  # a threshold tuned on the old model's scores
     ef: int | None = None  # HNSW search breadth; each collection is searched with its own index's parameter
+
+    def __post_init__(self) -> None:
+        if self.score_threshold is not None and not math.isfinite(self.score_threshold):
+            raise HarnessError(f"--score-threshold must be a number, not {self.score_threshold}")
+        for sizes, option in (
+            (self.train_sizes, "--train-sizes"),
+            ((self.test_size,) if self.test_size else (), "--test-size"),
+        ):
+            bad = [n for n in sizes or () if n < 1]
+            if bad:
+                raise HarnessError(f"{option} must be at least 1, not {bad[0]}")
 
     def to_dict(self) -> dict:
         return {

@@ -72,7 +72,7 @@ def compare(
     baselines: BaselinesOpt = "bm25,hashing",
     measures: MeasuresOpt = None,
     show: Annotated[
-        int, typer.Option("--show", help="Hits per collection shown per probe in the terminal (0: none).")
+        int, typer.Option("--show", min=0, help="Hits per collection shown per probe in the terminal (0: none).")
     ] = 0,
     batch_size: BatchSizeOpt = 64,
     name: NameOpt = None,
@@ -95,6 +95,21 @@ def compare(
         raise HarnessError("no model: pass --model NAME (harness models lists the packaged ones)")
     if probes is None:
         raise HarnessError("no probes: pass --probes FILE")
+    from harness.records import IndexPlan
+    from harness.study import StudyPlan
+
+    index_plan = IndexPlan(index, nlist)
+    plan = StudyPlan(
+        top_k=top_k,
+        nprobe=nprobe,
+        ef=ef,
+        repeats=cost_repeats,
+        search_repeats=repeats,
+        baselines=baselines,
+        measures=measures,
+        batch_size=batch_size,
+        device=device,
+    )
     out = console()
     with progress_bar(out) as progress:
         done = run_compare(
@@ -106,18 +121,9 @@ def compare(
             pairs=pairs,
             graded=graded,
             qrels=qrels,
+            index=index_plan,
+            plan=plan,
             prefix=prefix,
-            index=index,
-            nlist=nlist,
-            top_k=top_k,
-            nprobe=nprobe,
-            ef=ef,
-            repeats=repeats,
-            cost_repeats=cost_repeats,
-            baselines=baselines,
-            measures=measures,
-            batch_size=batch_size,
-            device=device,
             cache=not no_cache,
             query_prompt=query_prompt,
             document_prompt=document_prompt,

@@ -60,7 +60,7 @@ def query(
     name: NameOpt = None,
     results: ResultsOpt = None,
     show: Annotated[
-        int, typer.Option("--show", help="Hits per collection shown per probe in the terminal (0: none).")
+        int, typer.Option("--show", min=0, help="Hits per collection shown per probe in the terminal (0: none).")
     ] = 5,
     metrics_url: Annotated[
         Optional[str],

@@ -127,38 +127,42 @@ def evaluate(
 ):
     """Compare the models behind the collections (or models alone, -m): cost, quality, index, alignment,
     and each variant against its base."""
+    from harness.study import StudyPlan
     from harness.study import evaluate as run_evaluate
 
     # A kept run unless --output names the folder; a bad --name (or one with --output) fails before any work.
     run = _new_run("evaluate", results, name, output)
     query_dir = _query_dir(results, query) if query else None
+    plan = StudyPlan(
+        top_k=top_k,
+        nprobe=nprobe,
+        nprobe_values=nprobe_sweep or None,
+        ef=ef,
+        ef_values=ef_sweep or None,
+        baselines=baselines,
+        similarity_sample=similarity_sample,
+        repeats=repeats,
+        device=device,
+        batch_size=batch_size,
+        cost_sample=cost_sample,
+        coherence_sample=coherence_sample,
+        fidelity_sample=fidelity_sample,
+        alignment_sample=alignment_sample,
+        measures=measures,
+    )
     out = console()
     with progress_bar(out) as progress:
         study = run_evaluate(
             split_names(collections) or None,
             uri,
             token,
+            plan=plan,
             models=model or None,
             corpus=corpus,
             pairs=pairs,
             graded=graded,
             qrels=qrels,
             probes=probes,
-            top_k=top_k,
-            nprobe=nprobe,
-            nprobe_values=nprobe_sweep or None,
-            ef=ef,
-            ef_values=ef_sweep or None,
-            baselines=baselines,
-            similarity_sample=similarity_sample,
-            repeats=repeats,
-            device=device,
-            batch_size=batch_size,
-            cost_sample=cost_sample,
-            coherence_sample=coherence_sample,
-            fidelity_sample=fidelity_sample,
-            alignment_sample=alignment_sample,
-            measures=measures,
             external=external or (),
             query_prompt=query_prompt,
             document_prompt=document_prompt,

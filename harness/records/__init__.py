@@ -16,6 +16,7 @@ from typing import Any, Callable
 from harness.errors import HarnessError
 from harness.records.index import DEFAULT_INDEX as DEFAULT_INDEX
 from harness.records.index import INDEX_TYPES as INDEX_TYPES
+from harness.records.index import IndexPlan as IndexPlan
 from harness.records.index import IndexSpec as IndexSpec
 from harness.records.index import IndexType as IndexType
 from harness.records.index import SearchParams as SearchParams

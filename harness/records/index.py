@@ -44,6 +44,24 @@ def index_type(name: str) -> IndexType:
     return found
 
 
+@dataclass(frozen=True)
+class IndexPlan:
+    """The index a collection is to be built with, as the user asked: its type and, for IVF
+    types, nlist (None: chosen from the rows when the collection is built, see
+    :func:`harness.store.base.default_nlist`)."""
+
+    type: str = DEFAULT_INDEX
+    nlist: int | None = None
+
+    def __post_init__(self) -> None:
+        known = index_type(self.type)
+        object.__setattr__(self, "type", known.name)
+        if self.nlist is not None and self.nlist < 1:
+            raise HarnessError("--nlist must be at least 1")
+        if self.nlist is not None and not known.lists:
+            raise HarnessError(f"--nlist applies to IVF index types, not {known.name}")
+
+
 def _param_value(value: Any) -> Any:
     """A build parameter as Milvus echoes it back (servers send strings): numbers as int."""
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():

@@ -4,7 +4,7 @@
 Nothing here prints; torch and sentence-transformers load only with a model.
 """
 
-from harness.study.base import Measure, StudyInputs, StudySettings, Table
+from harness.study.base import Measure, StudyInputs, StudyPlan, StudySettings, Table
 from harness.study.evaluate import evaluate, read_inputs, run_study, study_settings
 from harness.study.measures import MEASURES, TABLES, select_measures, tables
 from harness.study.result import Study, empty_study, load_study
@@ -14,6 +14,7 @@ __all__ = [
     "Measure",
     "Study",
     "StudyInputs",
+    "StudyPlan",
     "StudySettings",
     "TABLES",
     "Table",

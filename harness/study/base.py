@@ -20,7 +20,7 @@ import pandas as pd
 
 from harness.errors import HarnessError
 from harness.models import Embedder
-from harness.records import Hit, Probe
+from harness.records import Hit, Probe, SearchParams
 from harness.retrieval import EXACT, INDEX, Queries, Retriever, RunBook
 
 
@@ -48,7 +48,11 @@ class StudyInputs:
 
 
 @dataclass(frozen=True)
-class StudySettings:
+class StudyPlan:
+    """Everything a study is run with, checked once where it is built (the command line, the
+    experiment file or a notebook) and carried whole to every measure: the search (``search``:
+    top_k, nprobe, ef), the sweeps, repeats, samples, seed, baselines and measures."""
+
     top_k: int = 10
     nprobe: int | None = None
     nprobe_values: Sequence[int] | None = None
@@ -62,10 +66,36 @@ class StudySettings:
     seed: int = 0
     ef: int | None = None
     ef_values: Sequence[int] | None = None
-    baselines: Sequence[str] = ("bm25", "hashing")
+    baselines: Sequence[str] = ("bm25", "hashing")  # or "bm25,hashing", "none"
     similarity_sample: int = 1000
     search_repeats: int = 3  # timed one-probe searches per probe (latency)
     metrics_url: str | None = None  # a server's Prometheus endpoint, for server-side latency
+    measures: Sequence[str] | None = None  # the measures to run, or "a,b" (None: all)
+
+    def __post_init__(self) -> None:
+        from harness.baselines import parse_baselines
+
+        object.__setattr__(self, "baselines", parse_baselines(self.baselines))
+        self.search  # noqa: B018  top_k, nprobe and ef checked as query checks them
+        if self.repeats < 1:
+            raise HarnessError("--repeats must be at least 1")
+        for value, option in ((self.search_repeats, "--repeats"), (self.seed, "--seed")):
+            if value < 0:
+                raise HarnessError(f"{option} cannot be negative")
+        if self.batch_size < 1:
+            raise HarnessError("--batch-size must be at least 1")
+        for option in ("cost", "coherence", "fidelity", "alignment", "similarity"):
+            if getattr(self, f"{option}_sample") < 0:
+                raise HarnessError(f"--{option}-sample cannot be negative (0: all)")
+        for values, option in ((self.nprobe_values, "--nprobe-sweep"), (self.ef_values, "--ef-sweep")):
+            bad = [v for v in values or () if v < 1]
+            if bad:
+                raise HarnessError(f"{option} values must be at least 1, not {bad[0]}")
+
+    @property
+    def search(self) -> SearchParams:
+        """How the collections are searched: k, and nprobe or ef by index type."""
+        return SearchParams(self.top_k, self.nprobe, ef=self.ef)
 
     def to_dict(self) -> dict:
         return {
@@ -80,10 +110,13 @@ class StudySettings:
             "alignment_sample": self.alignment_sample,
             "seed": self.seed,
             "ef": self.ef,
-            "baselines": list(self.baselines),
+            "baselines": list(self.baselines or ()),
             "similarity_sample": self.similarity_sample,
             "search_repeats": self.search_repeats,
         }
+
+
+StudySettings = StudyPlan  # the name before settings were a plan carried whole
 
 
 Frames = dict[str, pd.DataFrame]

@@ -9,17 +9,17 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from harness.baselines import DEFINITIONS, build_baselines, parse_baselines, read_rows
+from harness.baselines import DEFINITIONS, build_baselines, read_rows
 from harness.errors import HarnessError
 from harness.inputs import CorpusReader, load_probes, read_pairs, read_qrels
 from harness.manifest import RunManifest
 from harness.metrics import uncertainty
 from harness.models import load_model, resolve_model, similarity_note, with_prompts
-from harness.records import ModelRecord, Progress, ProgressFn, SearchParams
+from harness.records import ModelRecord, Progress, ProgressFn
 from harness.retrieval import RunBook
 from harness.store import VectorStore, connect, distinct_names, redact_uri
 from harness.store.external import attach_sidecars, collections_to_use
-from harness.study.base import Frames, Measure, StudyInputs, StudySettings
+from harness.study.base import Frames, Measure, StudyInputs, StudyPlan, StudySettings
 from harness.study.context import BaselineContext, CollectionContext, Context, EmbedderLoader, ModelContext
 from harness.study.measures import MEASURES, select_measures, tables
 from harness.study.result import Study
@@ -75,28 +75,13 @@ def evaluate(
     uri: str | None = None,
     token: str | None = None,
     *,
+    plan: StudyPlan | None = None,
     models: Sequence[str] | None = None,
     corpus: str | Path | None = None,
     pairs: str | Path | None = None,
     graded: str | Path | None = None,
     qrels: str | Path | None = None,
     probes: str | Path | None = None,
-    top_k: int = 10,
-    nprobe: int | None = None,
-    nprobe_values: Sequence[int] | None = None,
-    repeats: int = 3,
-    device: str = "auto",
-    batch_size: int = 64,
-    cost_sample: int = 1000,
-    coherence_sample: int = 1000,
-    fidelity_sample: int = 200,
-    alignment_sample: int = 1000,
-    seed: int = 0,
-    ef: int | None = None,
-    ef_values: Sequence[int] | None = None,
-    baselines: str | Sequence[str] | None = None,
-    similarity_sample: int = 1000,
-    measures: str | Sequence[str] | None = None,
     external: Sequence[str | Path] = (),
     query_prompt: str | None = None,
     document_prompt: str | None = None,
@@ -104,56 +89,37 @@ def evaluate(
 ) -> Study:
     """Run the comparison study over the harness collections in one Milvus (and the collections
     described by the ``external`` sidecar files, which it reads and never alters), with the
-    baselines (``bm25,hashing`` by default; ``none`` for none) beside them. Variants are also
-    compared with their base (:mod:`harness.study.measures.variants`).
+    baselines beside them, as ``plan`` says (a :class:`StudyPlan`: search, samples, repeats,
+    seed, baselines, measures; defaults for what it leaves out). Variants are also compared
+    with their base (:mod:`harness.study.measures.variants`).
 
     With ``models`` (specs) instead of collections, the models are compared without any store
     (no Milvus is opened): cost, contrast, graded pairs and, with ``corpus``, the similarity
-    distribution; the measures that search are skipped with a note. ``measures`` names the
-    measures to run (comma-separated or a list; default all)."""
-    settings = study_settings(
-        top_k=top_k,
-        nprobe=nprobe,
-        nprobe_values=nprobe_values,
-        repeats=repeats,
-        device=device,
-        batch_size=batch_size,
-        cost_sample=cost_sample,
-        coherence_sample=coherence_sample,
-        fidelity_sample=fidelity_sample,
-        alignment_sample=alignment_sample,
-        seed=seed,
-        ef=ef,
-        ef_values=ef_values,
-        baselines=baselines,
-        similarity_sample=similarity_sample,
-    )
-    chosen = select_measures(measures)
+    distribution; the measures that search are skipped with a note."""
+    plan = plan or StudyPlan()
+    chosen = select_measures(plan.measures)
     if models:
         check_models_only(models, collections, external, corpus, pairs, graded)
     inputs = read_inputs(corpus, pairs, graded, qrels, probes)
 
     # No embedding cache: the study times the models themselves.
     def load(ref):
-        return load_model(with_prompts(ref, query_prompt, document_prompt), device=device, progress=progress)
+        return load_model(with_prompts(ref, query_prompt, document_prompt), device=plan.device, progress=progress)
 
     if models:
-        return run_study(None, None, inputs, settings, load, progress, chosen, models=models)
+        return run_study(None, None, inputs, plan, load, progress, chosen, models=models)
     store = connect(uri, token)
     try:
         attached = attach_sidecars(store, external)
         names = collections_to_use(store, collections, attached) if attached else collections
-        return run_study(store, names, inputs, settings, load, progress, chosen)
+        return run_study(store, names, inputs, plan, load, progress, chosen)
     finally:
         store.close()
 
 
-def study_settings(repeats: int = 3, baselines: str | Sequence[str] | None = None, **values) -> StudySettings:
-    """The study's settings, checked as the command line checks them."""
-    SearchParams(values.get("top_k", 10), values.get("nprobe"), ef=values.get("ef"))  # the same checks as query
-    if repeats < 1:
-        raise HarnessError("--repeats must be at least 1")
-    return StudySettings(repeats=repeats, baselines=parse_baselines(baselines), **values)
+def study_settings(**values) -> StudyPlan:
+    """A study plan from the options' values (kept for notebooks; StudyPlan checks them)."""
+    return StudyPlan(**values)
 
 
 def check_models_only(
