@@ -87,7 +87,7 @@ def build_static_model(folder: Path, dim: int = 256, seed: int = 0) -> Path:
         tokenizer = Tokenizer.from_file(str(base / "tokenizer.json"))
         tokenizer.no_truncation()
     else:
-        from harness.synthetic import synthetic_lines
+        from synthetic import synthetic_lines
 
         words = sorted({w.strip(",.!?").lower() for line in synthetic_lines(20000) for w in line.split()})
         tokenizer = Tokenizer(models.WordLevel({w: i for i, w in enumerate(["[UNK]", *words])}, unk_token="[UNK]"))
@@ -127,7 +127,8 @@ def bench_core(args, work: Path, figures: dict) -> None:
     from harness.inputs import CorpusReader
     from harness.models import load_model
     from harness.store import Store, collection_name
-    from harness.synthetic import write_synthetic_corpus
+
+    from synthetic import write_synthetic_corpus
 
     corpus = work / "corpus.txt"
     write_synthetic_corpus(corpus, args.lines, seed=1)
@@ -328,7 +329,7 @@ def _start_server(data_dir: Path) -> tuple[subprocess.Popen, int]:
 
 
 def bench_rss(args, work: Path, figures: dict) -> None:
-    from harness.synthetic import write_synthetic_corpus
+    from synthetic import write_synthetic_corpus
 
     sizes = [int(s) for s in args.rss_sizes.split(",") if s.strip()]
     model = model_spec(args.rss_model, work)

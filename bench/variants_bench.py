@@ -36,7 +36,7 @@ def build_tiny_bert(folder: Path, hidden: int = 32, seed: int = 0) -> Path:
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
-    from harness.synthetic import synthetic_lines
+    from synthetic import synthetic_lines
 
     torch.manual_seed(seed)
     words = sorted({w.strip(",.!?'").lower() for line in synthetic_lines(5000) for w in line.split()})
@@ -259,7 +259,8 @@ def print_table(rows: list[dict]) -> None:
 
 def bench_variants(args, work: Path, figures: dict) -> None:
     from harness.inputs import CorpusReader
-    from harness.synthetic import synthetic_lines, write_synthetic_corpus
+
+    from synthetic import synthetic_lines, write_synthetic_corpus
 
     os.environ["HARNESS_MODEL_DIR"] = str(work / "models")  # artefacts built (and timed) afresh
     spec = str(build_tiny_bert(work / "tiny-bert")) if args.smoke else args.variant_model

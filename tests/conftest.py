@@ -10,6 +10,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 CORPORA = REPO / "corpora"
+sys.path.insert(0, str(REPO / "bench"))  # the synthetic corpora of the benchmarks
 
 # No test may reach the Hugging Face hub; a closed local port fails fast.
 os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"

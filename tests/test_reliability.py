@@ -20,9 +20,9 @@ from harness.files import output_folder
 from harness.inputs import load_corpus
 from harness.metrics.agreement import agreement
 from harness.store import Store, collection_name, redact_uri
-from harness.synthetic import write_synthetic_corpus
 
 from conftest import REPO
+from synthetic import write_synthetic_corpus
 
 PYTHON = sys.executable
 SECRET = "top@secret:pa%40ss"

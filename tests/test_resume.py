@@ -11,7 +11,8 @@ import pytest
 
 from harness.inputs import CorpusReader
 from harness.store import Store, collection_name
-from harness.synthetic import write_synthetic_corpus
+
+from synthetic import write_synthetic_corpus
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ PACKAGE = REPO / "harness"
 LAYERS = [
     {"harness.errors"},
     {"harness", "harness.records"},
-    {"harness.inputs", "harness.files", "harness.manifest", "harness.metrics", "harness.maps", "harness.synthetic"},
+    {"harness.inputs", "harness.files", "harness.manifest", "harness.metrics", "harness.maps"},
     {"harness.config", "harness.models", "harness.store"},
     {"harness.cache", "harness.baselines"},
     {"harness.retrieval"},

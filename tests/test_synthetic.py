@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from harness import synthetic
-from harness.synthetic import synthetic_lines, write_synthetic_corpus
+import synthetic
+from synthetic import synthetic_lines, write_synthetic_corpus
 
 
 def test_deterministic_per_seed():
