@@ -332,10 +332,10 @@ def run_study(
         runs.on_context(ctx, single, paired, inputs)
     for measure, a, b in pairs:
         runs.run(measure, f"{a.name} {b.name}", measure.run_pair, a, b, inputs)
-    combined = _combined(runs.parts)
+    combined = _combined(runs.parts, setup.measures)
     for measure in summaries:  # each sees the tables before it, earlier summaries included
         runs.run(measure, "all", measure.summarise, combined, inputs, settings)
-        combined = _combined(runs.parts)
+        combined = _combined(runs.parts, setup.measures)
     if setup.embedded:
         runs.warnings.append(LITE_NOTE)
     details: dict = {}
@@ -367,9 +367,11 @@ def run_study(
     return Study(combined, manifest.to_dict(), runs.warnings)
 
 
-def _combined(parts: dict[str, list[pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+def _combined(parts: dict[str, list[pd.DataFrame]], measures: Sequence[Measure]) -> dict[str, pd.DataFrame]:
+    """Each table's parts joined: the registered tables, and those of a measure run beside them."""
+    known = {**tables(), **{t.name: t for m in measures for t in m.tables}}
     out = {}
-    for name, table in tables().items():
+    for name, table in known.items():
         frames = [f for f in parts.get(name, []) if f is not None and not f.empty]
         if not frames:
             out[name] = pd.DataFrame()

@@ -26,7 +26,9 @@ class Study:
         warnings: list[str] | None = None,
     ):
         given = tables or {}
+        # Every registered table (empty when not measured), then any other measure's own.
         self.tables = {name: given.get(name, pd.DataFrame()) for name in TABLES}
+        self.tables.update({name: frame for name, frame in given.items() if name not in self.tables})
         self.manifest = manifest or {}
         self.warnings = list(warnings or [])
 
