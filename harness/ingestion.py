@@ -141,7 +141,7 @@ def _add_missing_rows(
                 vectors = embedder.encode(texts, batch_size, role="document")
                 result.truncated += embedder.count_truncated(texts)
                 result.encode_s += time.perf_counter() - encode_started
-                inserter.put([r.id for r in chunk], texts, [r.group for r in chunk], vectors)
+                inserter.put([r.id for r in chunk], texts, [r.group for r in chunk], vectors, [r.doc_id for r in chunk])
                 result.rows_added += len(chunk)
             if progress:
                 progress(Progress(embedder.alias, done, total_hint))
@@ -309,10 +309,24 @@ def prepare_ingest(
 
 
 def read_corpus(
-    corpus: str | Path, text_column: str = "text", id_column: str | None = "id", group_column: str | None = "group"
+    corpus: str | Path | CorpusReader,
+    text_column: str = "text",
+    id_column: str | None = "id",
+    group_column: str | None = "group",
+    document_template: str | None = None,
 ) -> tuple[CorpusReader, str]:
-    """The corpus reader and its sha256, after a full read: bad input fails before anything is written."""
-    reader = CorpusReader(corpus, text_column=text_column, id_column=id_column, group_column=group_column)
+    """The corpus reader (a reader given, such as a dataset's, is used as it is) and its
+    sha256, after a full read: bad input fails before anything is written."""
+    if isinstance(corpus, CorpusReader):
+        reader = corpus
+    else:
+        reader = CorpusReader(
+            corpus,
+            text_column=text_column,
+            id_column=id_column,
+            group_column=group_column,
+            document_template=document_template,
+        )
     corpus_sha = reader.sha256()
     for _ in reader:
         pass
@@ -374,7 +388,7 @@ def run_ingest(
 
 
 def ingest(
-    corpus: str | Path,
+    corpus: str | Path | CorpusReader,
     models: Sequence[str],
     uri: str | None = None,
     token: str | None = None,
@@ -394,9 +408,14 @@ def ingest(
     text_column: str = "text",
     id_column: str | None = "id",
     group_column: str | None = "group",
+    document_template: str | None = None,
     progress: ProgressFn | None = None,
 ) -> IngestReport:
     """Embed a corpus with each model into its own collection; returns what was done.
+
+    ``corpus`` is a file or a reader (``read_dataset(folder).corpus`` for a BEIR-layout
+    dataset); ``document_template`` (``{title} {text}``) builds a document's text from its
+    fields.
 
     A model may be a variant (``all-MiniLM-L6-v2@onnx``), built on first use. Corpus lines
     are encoded as documents, with the model's document prompt or ``document_prompt``;
@@ -411,7 +430,7 @@ def ingest(
         query_prompt=query_prompt,
         document_prompt=document_prompt,
     )
-    reader, corpus_sha = read_corpus(corpus, text_column, id_column, group_column)
+    reader, corpus_sha = read_corpus(corpus, text_column, id_column, group_column, document_template)
     embedding_cache = open_cache(cache)
     store = connect(uri, token)
 

@@ -14,6 +14,7 @@ from typing import Annotated, Iterator, Optional
 
 import typer
 
+from harness.errors import HarnessError
 from harness.records import Progress
 
 
@@ -148,6 +149,47 @@ MeasuresOpt = Annotated[
         "coherence, agreement, similarity, fidelity, alignment, variants, comparison, unanswered.",
     ),
 ]
+
+DatasetOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--dataset",
+        help="A BEIR-layout folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv): its corpus, queries and "
+        "judgements, with the dataset's own ids.",
+    ),
+]
+SplitOpt = Annotated[
+    str, typer.Option("--split", help="The qrels split of --dataset: qrels/<split>.tsv and the queries it judges.")
+]
+DocumentTemplateOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--document-template",
+        help="A document's text from its fields (default for BEIR corpora: '{title} {text}', as MTEB encodes it).",
+    ),
+]
+
+
+def open_dataset(ctx: typer.Context, dataset: Optional[Path], split: str, template: Optional[str], replaces: dict):
+    """The BEIR-layout dataset of ``--dataset``, read and checked whole (None without it).
+
+    It stands for the options in ``replaces`` (parameter -> option): one of them also given
+    on the command line is refused; a value from the experiment file gives way to it."""
+    if dataset is None:
+        if _from_command_line(ctx, "split"):
+            raise HarnessError("--split chooses the qrels of a --dataset: give --dataset DIR")
+        return None
+    clash = [option for parameter, option in replaces.items() if _from_command_line(ctx, parameter)]
+    if clash:
+        raise HarnessError(f"--dataset gives the corpus, queries and judgements: leave out {', '.join(clash)}")
+    from harness.inputs import BEIR_TEMPLATE, read_dataset
+
+    return read_dataset(dataset, split, template if template is not None else BEIR_TEMPLATE)
+
+
+def _from_command_line(ctx: typer.Context, parameter: str) -> bool:
+    source = ctx.get_parameter_source(parameter)
+    return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
 
 
 def split_names(values: Optional[list[str]]) -> list[str]:

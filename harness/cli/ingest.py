@@ -10,13 +10,17 @@ import typer
 from harness.cli.common import (
     BatchSizeOpt,
     ConfigOpt,
+    DatasetOpt,
     DeviceOpt,
     DocumentPromptOpt,
+    DocumentTemplateOpt,
     NoCacheOpt,
     QueryPromptOpt,
+    SplitOpt,
     TokenOpt,
     UriOpt,
     console,
+    open_dataset,
     progress_bar,
 )
 from harness.errors import HarnessError
@@ -39,6 +43,7 @@ INGEST_COLUMNS = [
 
 
 def ingest(
+    ctx: typer.Context,
     corpus: Annotated[
         Optional[Path], typer.Option("--corpus", help="Corpus file: .txt, .jsonl, .csv or .parquet.")
     ] = None,
@@ -79,19 +84,24 @@ def ingest(
     text_column: Annotated[str, typer.Option("--text-column", help="Text column (jsonl/csv/parquet).")] = "text",
     id_column: Annotated[str, typer.Option("--id-column", help="Id column, if present.")] = "id",
     group_column: Annotated[str, typer.Option("--group-column", help="Group column, if present.")] = "group",
+    dataset: DatasetOpt = None,
+    split: SplitOpt = "test",
+    document_template: DocumentTemplateOpt = None,
     config: ConfigOpt = None,
 ):
     """Embed a corpus with each model into its own Milvus collection (idempotent, resumable)."""
     from harness.ingestion import ingest as run_ingest
 
-    if corpus is None:
+    found = open_dataset(ctx, dataset, split, document_template, {"corpus": "--corpus"})
+    source = found.corpus if found is not None else corpus  # a dataset's reader is already checked
+    if source is None:
         raise HarnessError("no corpus: pass --corpus FILE (or run from a folder with harness.toml)")
     if not model:
         raise HarnessError("no model: pass --model NAME (harness models lists the packaged ones)")
     out = console()
     with progress_bar(out, per_stage=True) as progress:
         report = run_ingest(
-            corpus,
+            source,
             model,
             uri,
             token,
@@ -110,6 +120,7 @@ def ingest(
             text_column=text_column,
             id_column=id_column,
             group_column=group_column,
+            document_template=document_template,
             progress=progress,
         )
     print_ingest(out, report)

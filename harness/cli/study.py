@@ -12,6 +12,7 @@ from harness.cli.common import (
     BatchSizeOpt,
     CollectionsOpt,
     ConfigOpt,
+    DatasetOpt,
     DeviceOpt,
     DocumentPromptOpt,
     EfOpt,
@@ -23,10 +24,12 @@ from harness.cli.common import (
     QueryPromptOpt,
     ResultsOpt,
     RunOutputOpt,
+    SplitOpt,
     TokenOpt,
     TopKOpt,
     UriOpt,
     console,
+    open_dataset,
     progress_bar,
     split_names,
 )
@@ -34,6 +37,7 @@ from harness.errors import HarnessError
 
 
 def evaluate(
+    ctx: typer.Context,
     collections: CollectionsOpt = None,
     model: Annotated[
         Optional[list[str]],
@@ -123,12 +127,17 @@ def evaluate(
     device: DeviceOpt = "auto",
     query_prompt: QueryPromptOpt = None,
     document_prompt: DocumentPromptOpt = None,
+    dataset: DatasetOpt = None,
+    split: SplitOpt = "test",
     config: ConfigOpt = None,
 ):
     """Compare the models behind the collections (or models alone, -m): cost, quality, index, alignment,
     and each variant against its base."""
     from harness.study import evaluate as run_evaluate
 
+    found = open_dataset(ctx, dataset, split, None, {"probes": "--probes", "qrels": "--qrels"})
+    if found is not None:  # its queries and the split's judgements, read again by the study
+        probes, qrels = found.probes_path, found.qrels_path
     # A kept run unless --output names the folder; a bad --name (or one with --output) fails before any work.
     run = _new_run("evaluate", results, name, output)
     query_dir = _query_dir(results, query) if query else None

@@ -59,6 +59,7 @@ class Record:
     id: int
     text: str
     group: str
+    doc_id: str = ""  # the corpus's own id as written ("" for a row whose id is its text's hash)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,12 @@ class Hit:
     distance: float
     text: str
     group: str
+    doc_id: str = ""  # the corpus's own id as written; collections older than schema 3 give str(id)
+
+    @property
+    def key(self) -> str:
+        """The id a reader knows the row by: the corpus's own, else the int64 one."""
+        return self.doc_id or str(self.id)
 
 
 @dataclass(frozen=True)
@@ -161,7 +168,8 @@ class CorpusRecord:
         return cls(**_known(cls, dict(data or {})))
 
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+DOC_ID_MAX = 1024  # bytes of a corpus's own id kept in the collection's ``doc_id`` field
 
 
 @dataclass(frozen=True)
@@ -172,7 +180,9 @@ class CollectionMeta:
     Version history: 0 (no ``schema_version`` key) had the same fields except
     ``prefix``; 1 adds ``schema_version`` and ``prefix``; 2 adds the index's build
     parameters (``index.params``) and the name of its search parameter
-    (``index.search_param``), for index types other than IVF_FLAT.
+    (``index.search_param``), for index types other than IVF_FLAT; 3 comes with the
+    collection's ``doc_id`` field (the corpus's own id as written, so hits show a
+    dataset's string ids; collections without it read their int64 ids as before).
     """
 
     model: ModelRecord
