@@ -8,6 +8,7 @@ loads the file (or ./harness.toml) before the other options are resolved.
 
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Iterator, Optional
@@ -22,6 +23,10 @@ def _load_config(ctx: typer.Context, value: Optional[Path]) -> Optional[Path]:
     from harness.config import load_experiment
 
     experiment = load_experiment(value)
+    if experiment.bm25 or "harness.baselines" in sys.modules:  # else its default is in force once imported
+        from harness.baselines import Bm25Settings, configure_bm25
+
+        configure_bm25(Bm25Settings.from_dict(experiment.bm25))  # the BM25 baseline's setting for this run
     ctx.default_map = {**(ctx.default_map or {}), **experiment.defaults_for(ctx.info_name or "")}
     ctx.meta["experiment"] = experiment
     return value
