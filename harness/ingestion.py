@@ -144,7 +144,7 @@ def _add_missing_rows(
                 inserter.put([r.id for r in chunk], texts, [r.group for r in chunk], vectors, [r.doc_id for r in chunk])
                 result.rows_added += len(chunk)
             if progress:
-                progress(Progress(embedder.alias, done, total_hint))
+                progress(Progress(embedder.alias, done, total_hint, "rows"))
     finally:
         inserter.finish()
     result.insert_s = inserter.seconds
@@ -254,7 +254,7 @@ def ingest_model(
         if finished:
             result.rows_present = rows
             if progress:
-                progress(Progress(embedder.alias, rows, total_hint))
+                progress(Progress(embedder.alias, rows, total_hint, "rows"))
         elif meta.complete:
             # Rows are about to change: until they are all in, the collection is not complete.
             store.set_meta(name, replace(meta, complete=False, updated=now()))

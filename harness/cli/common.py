@@ -9,9 +9,10 @@ loads the file (or ./harness.toml) before the other options are resolved.
 from __future__ import annotations
 
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import Annotated, Callable, Iterator, Optional
 
 import typer
 
@@ -211,10 +212,66 @@ def console():
     return out
 
 
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress: no bar, and no progress lines in a log.")]
+PROGRESS_INTERVAL = 10.0  # seconds between two progress lines in a log
+
+
+class ProgressLines:
+    """Progress for a log (output that is not a terminal): one plain line at most every
+    ``interval`` seconds, "stage: done/total rows, rows/s, ETA", where a bar would be drawn."""
+
+    def __init__(self, write: Callable[[str], None], interval: float = PROGRESS_INTERVAL, clock=time.monotonic):
+        self.write, self.interval, self.clock = write, interval, clock
+        self.last = clock()
+        self.started: dict[str, tuple[float, int]] = {}  # stage -> (when first seen, rows done then)
+
+    def __call__(self, step: Progress) -> None:
+        now = self.clock()
+        first = self.started.setdefault(step.stage, (now, step.done))
+        if now - self.last < self.interval:
+            return
+        self.last = now
+        self.write(progress_line(step, now - first[0], step.done - first[1]))
+
+
+def progress_line(step: Progress, seconds: float, done_since: int) -> str:
+    """``stage: 2048/5183 rows, 410 rows/s, ETA 8s`` (rate and ETA once they are known)."""
+    unit = f" {step.unit}" if step.unit else ""
+    parts = [f"{step.stage}: {step.done}/{step.total}{unit}" if step.total else f"{step.stage}: {step.done}{unit}"]
+    rate = done_since / seconds if seconds > 0 and done_since > 0 else None
+    if rate:
+        parts.append(f"{rate:,.0f}{unit}/s" if rate >= 10 else f"{rate:.2g}{unit}/s")
+        if step.total and step.total > step.done:
+            parts.append(f"ETA {_duration((step.total - step.done) / rate)}")
+    return ", ".join(parts)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def _stderr_line(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 @contextmanager
-def progress_bar(out, per_stage: bool = False) -> Iterator:
-    """A progress callback for the library, drawn only on a terminal: one bar whose label
-    follows the stage, or one bar per stage (``per_stage``: ingest's one bar per model)."""
+def progress_bar(out, per_stage: bool = False, quiet: bool = False, interval: float | None = None) -> Iterator:
+    """A progress callback for the library: on a terminal one bar whose label follows the
+    stage, or one bar per stage (``per_stage``: ingest's one bar per model); elsewhere (a
+    log) a line on standard error every ``interval`` seconds; ``quiet``: nothing."""
+    if quiet:
+        yield lambda step: None
+        return
+    if not out.is_terminal:
+        yield ProgressLines(_stderr_line, PROGRESS_INTERVAL if interval is None else interval)
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
     from rich.progress import Progress as Bars
 
@@ -226,7 +283,6 @@ def progress_bar(out, per_stage: bool = False) -> Iterator:
         TimeRemainingColumn(),
         console=out,
         transient=True,
-        disable=not out.is_terminal,
     )
     tasks: dict[str, TaskID] = {}
 

@@ -16,6 +16,7 @@ from harness.cli.common import (
     DocumentTemplateOpt,
     NoCacheOpt,
     QueryPromptOpt,
+    QuietOpt,
     SplitOpt,
     TokenOpt,
     UriOpt,
@@ -86,6 +87,7 @@ def ingest(
     group_column: Annotated[str, typer.Option("--group-column", help="Group column, if present.")] = "group",
     dataset: DatasetOpt = None,
     split: SplitOpt = "test",
+    quiet: QuietOpt = False,
     document_template: DocumentTemplateOpt = None,
     config: ConfigOpt = None,
 ):
@@ -99,7 +101,7 @@ def ingest(
     if not model:
         raise HarnessError("no model: pass --model NAME (harness models lists the packaged ones)")
     out = console()
-    with progress_bar(out, per_stage=True) as progress:
+    with progress_bar(out, per_stage=True, quiet=quiet) as progress:
         report = run_ingest(
             source,
             model,

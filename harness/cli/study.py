@@ -22,6 +22,7 @@ from harness.cli.common import (
     NprobeOpt,
     ProbesOpt,
     QueryPromptOpt,
+    QuietOpt,
     ResultsOpt,
     RunOutputOpt,
     SplitOpt,
@@ -129,6 +130,7 @@ def evaluate(
     document_prompt: DocumentPromptOpt = None,
     dataset: DatasetOpt = None,
     split: SplitOpt = "test",
+    quiet: QuietOpt = False,
     config: ConfigOpt = None,
 ):
     """Compare the models behind the collections (or models alone, -m): cost, quality, index, alignment,
@@ -142,7 +144,7 @@ def evaluate(
     run = _new_run("evaluate", results, name, output)
     query_dir = _query_dir(results, query) if query else None
     out = console()
-    with progress_bar(out) as progress:
+    with progress_bar(out, quiet=quiet) as progress:
         study = run_evaluate(
             split_names(collections) or None,
             uri,

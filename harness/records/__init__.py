@@ -89,6 +89,7 @@ class Progress:
     stage: str
     done: int
     total: int | None = None
+    unit: str = ""  # what is counted ("rows"), for a progress line in a log
 
 
 ProgressFn = Callable[[Progress], None]
