@@ -16,7 +16,7 @@ import numpy as np
 
 from harness.errors import StoreError
 from harness.models import ModelRef
-from harness.records import CollectionMeta, ExternalCollection, FieldNames, Hit, IndexSpec, ModelRecord
+from harness.records import CollectionMeta, ExternalCollection, FieldNames, Hit, IndexSpec, ModelRecord, Truncation
 from harness.store import Capabilities, CollectionInfo
 
 
@@ -55,8 +55,8 @@ class FakeEmbedder:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return (out / np.where(norms > 0, norms, 1)).astype(np.float32)
 
-    def count_truncated(self, texts: Sequence[str]) -> int:
-        return sum(len(t.split()) > self.max_seq_length for t in texts)
+    def truncation(self, texts: Sequence[str]) -> Truncation:
+        return Truncation.of(len(texts), [len(t.split()) for t in texts], self.max_seq_length)
 
     def describe(self) -> ModelRecord:
         return ModelRecord(

@@ -34,6 +34,7 @@ INGEST_COLUMNS = [
     "rows_added",
     "rows_present",
     "truncated",
+    "cut_share",
     "cache_hits",
     "encode_s",
     "insert_s",
@@ -87,8 +88,14 @@ def ingest(
     group_column: Annotated[str, typer.Option("--group-column", help="Group column, if present.")] = "group",
     dataset: DatasetOpt = None,
     split: SplitOpt = "test",
-    quiet: QuietOpt = False,
     document_template: DocumentTemplateOpt = None,
+    quiet: QuietOpt = False,
+    max_seq_length: Annotated[
+        Optional[int],
+        typer.Option(
+            "--max-seq-length", help="Tokens read per document (default: each model's own maximum sequence length)."
+        ),
+    ] = None,
     config: ConfigOpt = None,
 ):
     """Embed a corpus with each model into its own Milvus collection (idempotent, resumable)."""
@@ -123,6 +130,7 @@ def ingest(
             id_column=id_column,
             group_column=group_column,
             document_template=document_template,
+            max_seq_length=max_seq_length,
             progress=progress,
         )
     print_ingest(out, report)
@@ -144,5 +152,15 @@ def print_ingest(out, report) -> None:
             out.print(f"[yellow]note:[/] {note}")
         if row.truncated:
             out.print(
-                f"note: {row.truncated} lines are longer than {row.model}'s max sequence length and were truncated"
+                f"note: {truncation_note(row.model, row.truncated, report.records, row.cut_share, row.max_seq_length)}"
             )
+
+
+def truncation_note(model: str, truncated: int, documents: int, cut_share: float, limit: int | None) -> str:
+    """``3681 of 5183 documents (71%) are longer than M's max sequence length (256 tokens) ...``"""
+    share = f" ({truncated / documents:.0%})" if documents else ""
+    tokens = f" ({limit} tokens)" if limit else ""
+    return (
+        f"{truncated} of {documents} documents{share} are longer than {model}'s max sequence length{tokens} and "
+        f"were truncated: {cut_share:.0%} of their tokens on average are not read (--max-seq-length to change it)"
+    )

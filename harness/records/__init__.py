@@ -169,6 +169,52 @@ class CorpusRecord:
         return cls(**_known(cls, dict(data or {})))
 
 
+@dataclass(frozen=True)
+class Truncation:
+    """Documents longer than a model's maximum sequence length (tokens counted by its own
+    tokenizer, special tokens and document prompt included), which the model reads only up
+    to that length. ``cut`` sums, over the truncated documents, the share of each one's
+    tokens that is cut off; :attr:`mean_cut_share` is its mean."""
+
+    documents: int = 0
+    truncated: int = 0
+    cut: float = 0.0
+
+    @classmethod
+    def of(cls, documents: int, lengths: list[int], limit: int) -> "Truncation":
+        """From the token counts of the documents that may be longer than ``limit``."""
+        over = [n for n in lengths if n > limit]
+        return cls(documents, len(over), float(sum((n - limit) / n for n in over)))
+
+    def __add__(self, other: "Truncation") -> "Truncation":
+        return Truncation(self.documents + other.documents, self.truncated + other.truncated, self.cut + other.cut)
+
+    @property
+    def share(self) -> float:
+        """The share of the documents that are truncated."""
+        return self.truncated / self.documents if self.documents else 0.0
+
+    @property
+    def mean_cut_share(self) -> float:
+        """The mean share of tokens cut off, over the truncated documents (0 when none is)."""
+        return self.cut / self.truncated if self.truncated else 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "documents": self.documents,
+            "truncated": self.truncated,
+            "truncated_share": round(self.share, 6),
+            "mean_cut_share": round(self.mean_cut_share, 6),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "Truncation | None":
+        if not isinstance(data, dict):
+            return None
+        truncated = int(data.get("truncated") or 0)
+        return cls(int(data.get("documents") or 0), truncated, float(data.get("mean_cut_share") or 0.0) * truncated)
+
+
 SCHEMA_VERSION = 3
 DOC_ID_MAX = 1024  # bytes of a corpus's own id kept in the collection's ``doc_id`` field
 
@@ -183,7 +229,9 @@ class CollectionMeta:
     parameters (``index.params``) and the name of its search parameter
     (``index.search_param``), for index types other than IVF_FLAT; 3 comes with the
     collection's ``doc_id`` field (the corpus's own id as written, so hits show a
-    dataset's string ids; collections without it read their int64 ids as before).
+    dataset's string ids; collections without it read their int64 ids as before) and
+    adds ``truncation`` (how many documents the model read only in part; absent: not
+    measured).
     """
 
     model: ModelRecord
@@ -193,10 +241,11 @@ class CollectionMeta:
     updated: str = ""
     harness_version: str = ""
     prefix: str | None = None
+    truncation: Truncation | None = None
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict:
-        return {
+        data = {
             "schema_version": self.schema_version,
             "harness_version": self.harness_version,
             "model": self.model.to_dict(),
@@ -206,6 +255,9 @@ class CollectionMeta:
             "updated": self.updated,
             "prefix": self.prefix,
         }
+        if self.truncation is not None:
+            data["truncation"] = self.truncation.to_dict()
+        return data
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -226,6 +278,7 @@ class CollectionMeta:
             updated=str(data.get("updated") or ""),
             harness_version=str(data.get("harness_version") or ""),
             prefix=data.get("prefix"),
+            truncation=Truncation.from_dict(data.get("truncation")),
             schema_version=SCHEMA_VERSION,
         )
 
@@ -242,13 +295,16 @@ class CollectionMeta:
 
     def summary(self) -> dict:
         """What a run manifest records about a collection."""
-        return {
+        summary = {
             "model": self.model.to_dict(),
             "corpus": self.corpus.to_dict(),
             "index": self.index.to_dict(),
             "harness_version": self.harness_version,
             "complete": self.complete,
         }
+        if self.truncation is not None:
+            summary["truncation"] = self.truncation.to_dict()
+        return summary
 
 
 # --- collections the harness did not build --------------------------------------------------
