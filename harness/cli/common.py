@@ -104,7 +104,11 @@ ProbesOpt = Annotated[
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Folder for the output files.")]
 QrelsOpt = Annotated[
     Optional[Path],
-    typer.Option("--qrels", help="CSV probe_id,corpus_id,relevance: recall@k, nDCG@10, MRR (needs --probes)."),
+    typer.Option(
+        "--qrels",
+        help="CSV probe_id,corpus_id,relevance (or BEIR's query-id, corpus-id, score TSV): recall@k, nDCG@10, MRR "
+        "(needs --probes).",
+    ),
 ]
 ExternalOpt = Annotated[
     Optional[list[Path]],

@@ -84,7 +84,9 @@ def ingest(
     query_prompt: QueryPromptOpt = None,
     document_prompt: DocumentPromptOpt = None,
     text_column: Annotated[str, typer.Option("--text-column", help="Text column (jsonl/csv/parquet).")] = "text",
-    id_column: Annotated[str, typer.Option("--id-column", help="Id column, if present.")] = "id",
+    id_column: Annotated[
+        str, typer.Option("--id-column", help="Id column, if present (a table with _id and no id column: _id).")
+    ] = "id",
     group_column: Annotated[str, typer.Option("--group-column", help="Group column, if present.")] = "group",
     dataset: DatasetOpt = None,
     split: SplitOpt = "test",

@@ -65,7 +65,11 @@ def evaluate(
     ] = None,
     qrels: Annotated[
         Optional[Path],
-        typer.Option("--qrels", help="CSV probe_id,corpus_id,relevance: recall@k, nDCG@10, MRR (needs --probes)."),
+        typer.Option(
+            "--qrels",
+            help="CSV probe_id,corpus_id,relevance (or BEIR's query-id, corpus-id, score TSV): recall@k, nDCG@10, "
+            "MRR (needs --probes).",
+        ),
     ] = None,
     probes: ProbesOpt = None,
     top_k: TopKOpt = 10,
