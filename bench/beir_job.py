@@ -7,6 +7,7 @@ two corpus sizes, and its time against bench/raw_job.py on the same job.
     python bench/beir_job.py make DIR --docs 5000 --queries 300     # corpus.txt, probes.csv, qrels.csv
     python bench/beir_job.py rss DIR -m all-MiniLM-L6-v2 -m minilm-sre [--index FLAT]
     python bench/beir_job.py ratio DIR -m all-MiniLM-L6-v2 -m minilm-sre [--repeats 1]
+    python bench/beir_job.py rss DIR --static 2     # two random static models: cost at any size, fast
 
 The corpus is one document a line (a .txt corpus, ids from the text, as raw_job.py reads it).
 """
@@ -154,8 +155,14 @@ def main() -> None:
     parser.add_argument("--index", default="FLAT")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--static", type=int, default=0, help="add N random static models (256-d) to -m")
     args = parser.parse_args()
     work = args.work or args.folder / "work"
+    if args.static:
+        from bench import build_static_model
+
+        built = work / "static-models"
+        args.model += [str(build_static_model(built / f"static-{seed}", seed=seed)) for seed in range(args.static)]
     if args.what == "make":
         make(args.folder, args.docs, args.queries)
     elif args.what == "rss":

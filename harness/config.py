@@ -25,6 +25,20 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_stemmer(value: Any) -> bool:
+    if value == "none":
+        return True
+    try:
+        import Stemmer
+    except ImportError:  # reported when the baseline is built
+        return isinstance(value, str)
+    return value in Stemmer.algorithms()
+
+
 # section -> key -> (type check, what is expected)
 SCHEMA: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
     "corpus": {
@@ -55,7 +69,20 @@ SCHEMA: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
         "repeats": (lambda v: _is_int(v) and v >= 1, "a whole number >= 1 (model loads and encodes timed)"),
     },
     "output": {"dir": (lambda v: isinstance(v, str), "a folder path")},
+    # [baselines.bm25]: the BM25 baseline's setting (harness.baselines.Bm25Settings)
+    "baselines.bm25": {
+        "k1": (lambda v: _is_number(v) and v >= 0, "a number >= 0 (term frequency saturation; 0.9 in Anserini)"),
+        "b": (lambda v: _is_number(v) and 0 <= v <= 1, "a number from 0 to 1 (length normalisation; 0.4)"),
+        "stemmer": (_is_stemmer, 'a PyStemmer algorithm ("porter", "english", ...) or "none"'),
+        "stopwords": (lambda v: v in ("en", "none"), '"en" (Lucene\'s English stop words) or "none"'),
+        "method": (
+            lambda v: v in ("lucene", "robertson", "atire", "bm25l", "bm25+"),
+            "one of lucene, robertson, atire, bm25l, bm25+ (bm25s's variants)",
+        ),
+    },
 }
+# Sections written as [parent.child] tables; the parent holds nothing else.
+NESTED = ("baselines",)
 
 
 @dataclass
@@ -75,6 +102,7 @@ class Experiment:
     qrels: Path | None = None
     evaluate_repeats: int | None = None
     output: Path | None = None
+    bm25: dict[str, Any] = field(default_factory=dict)  # [baselines.bm25]
     source: Path | None = None
 
     def defaults_for(self, command: str) -> dict[str, Any]:
@@ -125,7 +153,23 @@ def _path(base: Path, value: str | None) -> Path | None:
     return path if path.is_absolute() else base / path
 
 
+def _flattened(path: Path, data: dict) -> dict:
+    """``[baselines.bm25]`` as the section ``baselines.bm25``."""
+    flat = {}
+    for section, values in data.items():
+        if section in NESTED and isinstance(values, dict):
+            for child, child_values in values.items():
+                if f"{section}.{child}" not in SCHEMA:
+                    known = ", ".join(s for s in SCHEMA if s.startswith(f"{section}."))
+                    raise HarnessError(f"experiment file {path}: unknown section [{section}.{child}] (known: {known})")
+                flat[f"{section}.{child}"] = child_values
+        else:
+            flat[section] = values
+    return flat
+
+
 def _checked(path: Path, data: dict) -> dict[str, dict[str, Any]]:
+    data = _flattened(path, data)
     for section, values in data.items():
         if section not in SCHEMA:
             raise HarnessError(f"experiment file {path}: unknown section [{section}] (known: {', '.join(SCHEMA)})")
@@ -178,5 +222,6 @@ def load_experiment(path: str | Path | None = None) -> Experiment:
         qrels=_path(base, evaluate.get("qrels")),
         evaluate_repeats=evaluate.get("repeats"),
         output=_path(base, sections["output"].get("dir")),
+        bm25=dict(sections["baselines.bm25"]),
         source=path,
     )

@@ -25,7 +25,7 @@ from harness.errors import HarnessError, StoreError
 from harness.inputs import CorpusReader, chunked
 from harness.manifest import now
 from harness.models import Embedder, ModelRef, load_model, resolve_model, similarity_note, with_prompts
-from harness.records import DEFAULT_INDEX, CollectionMeta, CorpusRecord, IndexSpec, Progress, ProgressFn
+from harness.records import DEFAULT_INDEX, CollectionMeta, CorpusRecord, IndexSpec, Progress, ProgressFn, Truncation
 from harness.store import VectorStore, collection_name, connect, index_spec, redact_uri
 from harness.store.inserter import Inserter
 
@@ -41,7 +41,9 @@ class ModelIngest:
     rows_total: int = 0
     rows_added: int = 0
     rows_present: int = 0
-    truncated: int = 0
+    truncated: int = 0  # documents longer than max_seq_length, read only up to it
+    cut_share: float = 0.0  # mean share of a truncated document's tokens cut off
+    max_seq_length: int | None = None
     cache_hits: int = 0
     load_s: float = 0.0
     encode_s: float = 0.0
@@ -72,7 +74,14 @@ class IngestReport:
 
 
 def _collection_meta(
-    embedder: Embedder, corpus_path: Path, corpus_sha: str, index: IndexSpec, complete: bool, rows: int, prefix: str
+    embedder: Embedder,
+    corpus_path: Path,
+    corpus_sha: str,
+    index: IndexSpec,
+    complete: bool,
+    rows: int,
+    prefix: str,
+    truncation: Truncation | None = None,
 ) -> CollectionMeta:
     return CollectionMeta(
         model=embedder.describe(),
@@ -82,6 +91,7 @@ def _collection_meta(
         updated=now(),
         harness_version=__version__,
         prefix=prefix,
+        truncation=truncation,
     )
 
 
@@ -99,6 +109,7 @@ def _check_existing(store: VectorStore, name: str, embedder: Embedder, corpus_sh
     for what, before, now_ in (
         ("document prompt", built_by.document_prompt, described.document_prompt),
         ("normalisation", built_by.normalized, described.normalized),
+        ("max sequence length", built_by.max_seq_length, described.max_seq_length),
     ):
         if before is not None and now_ is not None and before != now_:
             raise StoreError(
@@ -124,13 +135,16 @@ def _add_missing_rows(
     chunk_size: int,
     progress: ProgressFn | None,
     total_hint: int | None,
-) -> None:
-    """Encode and insert the records the collection lacks, overlapping the two."""
+) -> Truncation:
+    """Encode and insert the records the collection lacks, overlapping the two; returns the
+    truncation of the whole corpus (rows already present counted too)."""
     inserter = Inserter(store, name)
     done = 0
+    truncation = Truncation()
     try:
         for chunk in chunked(reader, chunk_size):
             done += len(chunk)
+            truncation += embedder.truncation([r.text for r in chunk])
             if existed:
                 present = store.existing_ids(name, [r.id for r in chunk])
                 result.rows_present += len(present)
@@ -139,12 +153,11 @@ def _add_missing_rows(
                 texts = [r.text for r in chunk]
                 encode_started = time.perf_counter()
                 vectors = embedder.encode(texts, batch_size, role="document")
-                result.truncated += embedder.count_truncated(texts)
                 result.encode_s += time.perf_counter() - encode_started
-                inserter.put([r.id for r in chunk], texts, [r.group for r in chunk], vectors)
+                inserter.put([r.id for r in chunk], texts, [r.group for r in chunk], vectors, [r.doc_id for r in chunk])
                 result.rows_added += len(chunk)
             if progress:
-                progress(Progress(embedder.alias, done, total_hint))
+                progress(Progress(embedder.alias, done, total_hint, "rows"))
     finally:
         inserter.finish()
     result.insert_s = inserter.seconds
@@ -152,6 +165,7 @@ def _add_missing_rows(
         result.cache_hits = embedder.stats.hits
         if embedder.problem:
             result.notes.append(embedder.problem)
+    return truncation
 
 
 def _check_prefix(meta: CollectionMeta, name: str, prefix: str) -> None:
@@ -195,6 +209,11 @@ def _open_collection(
     return None
 
 
+def _note_truncation(result: ModelIngest, truncation: Truncation | None) -> None:
+    if truncation is not None:
+        result.truncated, result.cut_share = truncation.truncated, truncation.mean_cut_share
+
+
 def _fitting_nlist(nlist: int | None, rows: int, result: ModelIngest) -> int | None:
     """The nlist asked for (None: the type's default); one larger than the rows is reduced,
     and the report says so."""
@@ -233,7 +252,14 @@ def ingest_model(
         return index_spec(index, rows, embedder.dimension, segment_rows, lists)
 
     planned = spec_for(total_hint or 1)  # refuses --nlist on a type without lists before any work
-    result = ModelIngest(embedder.alias, name, embedder.dimension, embedder.fingerprint, load_s=embedder.load_seconds)
+    result = ModelIngest(
+        embedder.alias,
+        name,
+        embedder.dimension,
+        embedder.fingerprint,
+        load_s=embedder.load_seconds,
+        max_seq_length=embedder.max_seq_length,
+    )
     described = embedder.describe()
     note = similarity_note(embedder.alias, described.similarity_fn_name, described.normalized)
     if note:
@@ -241,6 +267,7 @@ def ingest_model(
     meta = _open_collection(store, name, embedder, reader, corpus_sha, planned, prefix, recreate)
     finished = False
     existed = False
+    truncation: Truncation | None = None
     if meta is not None:
         rows = store.row_count(name)
         # Same weights, same corpus, complete, every record there: nothing to read or encode.
@@ -253,14 +280,18 @@ def ingest_model(
         existed = rows > 0
         if finished:
             result.rows_present = rows
+            truncation = meta.truncation  # measured when it was built (None before it was measured)
             if progress:
-                progress(Progress(embedder.alias, rows, total_hint))
+                progress(Progress(embedder.alias, rows, total_hint, "rows"))
         elif meta.complete:
             # Rows are about to change: until they are all in, the collection is not complete.
             store.set_meta(name, replace(meta, complete=False, updated=now()))
 
     if not finished:
-        _add_missing_rows(store, name, reader, embedder, result, existed, batch_size, chunk_size, progress, total_hint)
+        truncation = _add_missing_rows(
+            store, name, reader, embedder, result, existed, batch_size, chunk_size, progress, total_hint
+        )
+    _note_truncation(result, truncation)
 
     index_started = time.perf_counter()
     estimate = result.rows_present if finished else store.row_count(name)
@@ -275,7 +306,10 @@ def ingest_model(
         result.rows_total = store.row_count(name)
         result.notes.append(f"{name}: removed {result.duplicates_removed} duplicate rows (an id stored twice)")
     if not (finished and meta is not None and meta.index == spec):
-        store.set_meta(name, _collection_meta(embedder, reader.path, corpus_sha, spec, True, result.rows_total, prefix))
+        store.set_meta(
+            name,
+            _collection_meta(embedder, reader.path, corpus_sha, spec, True, result.rows_total, prefix, truncation),
+        )
     result.index_s = time.perf_counter() - index_started
     result.total_s = time.perf_counter() - started
     return result
@@ -291,17 +325,26 @@ def prepare_ingest(
     chunk_size: int = 2048,
     query_prompt: str | None = None,
     document_prompt: str | None = None,
+    max_seq_length: int | None = None,
 ) -> list[ModelRef]:
-    """The models to ingest (with the prompts they will use), every option checked before anything loads."""
+    """The models to ingest (with the prompts and the sequence length they will use), every
+    option checked before anything loads."""
     if not models:
         raise HarnessError("no model given")
     if nlist is not None and nlist < 1:
         raise HarnessError("--nlist must be at least 1")
     index_spec(index, 1, 1, nlist=nlist)  # an unknown type, or --nlist on one without lists: one line now
-    for value, option in ((batch_size, "--batch-size"), (chunk_size, "--chunk-size")):
-        if value < 1:
+    for value, option in (
+        (batch_size, "--batch-size"),
+        (chunk_size, "--chunk-size"),
+        (max_seq_length, "--max-seq-length"),
+    ):
+        if value is not None and value < 1:
             raise HarnessError(f"{option} must be at least 1")
-    refs = [with_prompts(resolve_model(m), query_prompt, document_prompt) for m in models]
+    refs = [
+        replace(with_prompts(resolve_model(m), query_prompt, document_prompt), max_seq_length=max_seq_length)
+        for m in models
+    ]
     aliases = [collection_name(r.alias, prefix) for r in refs]
     if len(set(aliases)) != len(aliases):
         raise HarnessError(f"two models map to the same collection name: {', '.join(aliases)}")
@@ -309,10 +352,24 @@ def prepare_ingest(
 
 
 def read_corpus(
-    corpus: str | Path, text_column: str = "text", id_column: str | None = "id", group_column: str | None = "group"
+    corpus: str | Path | CorpusReader,
+    text_column: str = "text",
+    id_column: str | None = "id",
+    group_column: str | None = "group",
+    document_template: str | None = None,
 ) -> tuple[CorpusReader, str]:
-    """The corpus reader and its sha256, after a full read: bad input fails before anything is written."""
-    reader = CorpusReader(corpus, text_column=text_column, id_column=id_column, group_column=group_column)
+    """The corpus reader (a reader given, such as a dataset's, is used as it is) and its
+    sha256, after a full read: bad input fails before anything is written."""
+    if isinstance(corpus, CorpusReader):
+        reader = corpus
+    else:
+        reader = CorpusReader(
+            corpus,
+            text_column=text_column,
+            id_column=id_column,
+            group_column=group_column,
+            document_template=document_template,
+        )
     corpus_sha = reader.sha256()
     for _ in reader:
         pass
@@ -374,7 +431,7 @@ def run_ingest(
 
 
 def ingest(
-    corpus: str | Path,
+    corpus: str | Path | CorpusReader,
     models: Sequence[str],
     uri: str | None = None,
     token: str | None = None,
@@ -394,9 +451,16 @@ def ingest(
     text_column: str = "text",
     id_column: str | None = "id",
     group_column: str | None = "group",
+    document_template: str | None = None,
+    max_seq_length: int | None = None,
     progress: ProgressFn | None = None,
 ) -> IngestReport:
     """Embed a corpus with each model into its own collection; returns what was done.
+
+    ``corpus`` is a file or a reader (``read_dataset(folder).corpus`` for a BEIR-layout
+    dataset); ``document_template`` (``{title} {text}``) builds a document's text from its
+    fields. ``max_seq_length`` reads documents up to that many tokens instead of each
+    model's own limit (recorded with the collection).
 
     A model may be a variant (``all-MiniLM-L6-v2@onnx``), built on first use. Corpus lines
     are encoded as documents, with the model's document prompt or ``document_prompt``;
@@ -410,8 +474,9 @@ def ingest(
         chunk_size=chunk_size,
         query_prompt=query_prompt,
         document_prompt=document_prompt,
+        max_seq_length=max_seq_length,
     )
-    reader, corpus_sha = read_corpus(corpus, text_column, id_column, group_column)
+    reader, corpus_sha = read_corpus(corpus, text_column, id_column, group_column, document_template)
     embedding_cache = open_cache(cache)
     store = connect(uri, token)
 

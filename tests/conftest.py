@@ -73,6 +73,8 @@ def isolated_state(tmp_path, monkeypatch):
     monkeypatch.setenv("HARNESS_MODEL_DIR", str(tmp_path / "models"))
     monkeypatch.delenv("MILVUS_URI", raising=False)
     monkeypatch.delenv("MILVUS_TOKEN", raising=False)
+    # Output captured by a test is not a terminal: no progress line unless the test asks for one.
+    monkeypatch.setattr("harness.cli.common.PROGRESS_INTERVAL", 3600.0)
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)

@@ -17,7 +17,7 @@ import numpy as np
 
 from harness.errors import StoreError
 from harness.models import ModelRef
-from harness.records import CollectionMeta, ExternalCollection, FieldNames, Hit, IndexSpec, ModelRecord
+from harness.records import CollectionMeta, ExternalCollection, FieldNames, Hit, IndexSpec, ModelRecord, Truncation
 from harness.store import Capabilities, CollectionInfo
 
 
@@ -56,8 +56,8 @@ class FakeEmbedder:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return (out / np.where(norms > 0, norms, 1)).astype(np.float32)
 
-    def count_truncated(self, texts: Sequence[str]) -> int:
-        return sum(len(t.split()) > self.max_seq_length for t in texts)
+    def truncation(self, texts: Sequence[str]) -> Truncation:
+        return Truncation.of(len(texts), [len(t.split()) for t in texts], self.max_seq_length)
 
     def describe(self) -> ModelRecord:
         return ModelRecord(
@@ -207,10 +207,19 @@ class MemoryStore:
         return {int(i) for i in ids if int(i) in present}
 
     def insert(
-        self, name: str, ids: Sequence[int], texts: Sequence[str], groups: Sequence[str], vectors: np.ndarray
+        self,
+        name: str,
+        ids: Sequence[int],
+        texts: Sequence[str],
+        groups: Sequence[str],
+        vectors: np.ndarray,
+        doc_ids: Sequence[str] | None = None,
     ) -> None:
         self._writable("insert", name)
         rows = self._get(name)["rows"]
+        own = self._get(name).setdefault("doc_ids", {})
+        for i, doc_id in zip(ids, doc_ids or ()):
+            own[int(i)] = doc_id
         for i, t, g, v in zip(ids, texts, groups, vectors):
             if self.fail_insert_after is not None and len(rows) >= self.fail_insert_after:
                 raise StoreError(f"Milvus at {self.uri}: insert into {name} failed: server gone")
@@ -246,7 +255,13 @@ class MemoryStore:
         for query in np.asarray(vectors, dtype=np.float32):
             distances = ((matrix - query) ** 2).sum(axis=1)
             order = np.argsort(distances, kind="stable")[:top_k]
-            out.append([Hit(ids[j], float(distances[j]), rows[j][0], rows[j][1]) for j in order])
+            own = self._get(name).get("doc_ids", {})
+            out.append(
+                [
+                    Hit(ids[j], float(distances[j]), rows[j][0], rows[j][1], own.get(ids[j]) or str(ids[j]))
+                    for j in order
+                ]
+            )
         return out
 
     def sample_rows(self, name: str, limit: int) -> tuple[list[int], list[str], np.ndarray]:

@@ -70,12 +70,32 @@ def blake_inputs():
     )
 
 
+def _bm25s_defaults():
+    """The golden copy was made with bm25s's own BM25 setting (the default before the
+    reference one): it holds the figures of the computation, not the choice of setting."""
+    from contextlib import contextmanager
+
+    from harness.baselines import BM25S_DEFAULTS, bm25_settings, configure_bm25
+
+    @contextmanager
+    def kept():
+        before = bm25_settings()
+        configure_bm25(BM25S_DEFAULTS)
+        try:
+            yield
+        finally:
+            configure_bm25(before)
+
+    return kept()
+
+
 def blake_study():
     from harness.study import StudySettings, run_study
 
     store, load = blake_store()
     settings = StudySettings(top_k=10, nprobe=4, repeats=1, fidelity_sample=100, coherence_sample=300)
-    return run_study(store, None, blake_inputs(), settings, load)
+    with _bm25s_defaults():
+        return run_study(store, None, blake_inputs(), settings, load)
 
 
 def blake_query() -> dict[str, pd.DataFrame]:
@@ -84,7 +104,10 @@ def blake_query() -> dict[str, pd.DataFrame]:
 
     store, load = blake_store()
     probes = blake_inputs().probes
-    result = run_query(store, probes, None, load, params=SearchParams(10, 4), repeats=0, baselines=("bm25", "hashing"))
+    with _bm25s_defaults():
+        result = run_query(
+            store, probes, None, load, params=SearchParams(10, 4), repeats=0, baselines=("bm25", "hashing")
+        )
     return {"query_hits": result.hits, "query_overlap": result.overlap, "query_agreement": result.agreement_summary()}
 
 

@@ -8,7 +8,17 @@ import math
 import numpy as np
 import pytest
 
-from harness.baselines import BM25_SETTINGS, Baseline, CorpusRows, KeywordIndex, parse_baselines
+from harness.baselines import (
+    BM25_SETTINGS,
+    BM25S_DEFAULTS,
+    DEFINITIONS,
+    Baseline,
+    Bm25Settings,
+    CorpusRows,
+    KeywordIndex,
+    configure_bm25,
+    parse_baselines,
+)
 from harness.errors import HarnessError
 from harness.models import HashingEmbedder, load_model, resolve_model
 
@@ -42,7 +52,7 @@ def _lucene_bm25(query: list[str], documents: list[list[str]], k1=1.5, b=0.75) -
 def test_bm25_scores_equal_bm25s_and_the_lucene_formula():
     import bm25s
 
-    index = KeywordIndex(TEXTS)
+    index = KeywordIndex(TEXTS, BM25S_DEFAULTS)
     library = bm25s.BM25(method="lucene", k1=1.5, b=0.75)
     tokens = bm25s.tokenize(TEXTS, stopwords="en", return_ids=False, show_progress=False)
     library.index(tokens, show_progress=False)
@@ -57,6 +67,51 @@ def test_bm25_scores_equal_bm25s_and_the_lucene_formula():
     assert [p for p, _ in hits] == sorted(np.flatnonzero(ours > 0), key=lambda p: -ours[p])
     assert [s for _, s in hits] == pytest.approx(sorted(ours[ours > 0], reverse=True), rel=1e-6)
     assert index.search(["zebra"], k=3) == [[]]
+
+
+def test_the_default_bm25_is_anserinis_beir_setting_with_porter_stemming():
+    import Stemmer
+
+    assert Bm25Settings() == Bm25Settings("lucene", 0.9, 0.4, "porter", "en")
+    assert "k1 0.9, b 0.4" in DEFINITIONS["bm25"] and "porter stemming" in DEFINITIONS["bm25"]
+    songs = ["piping songs of pleasant glee", "the lamb sleeps", "a tiger burning"]
+    stemmed, plain = KeywordIndex(songs), KeywordIndex(songs, BM25S_DEFAULTS)
+    assert stemmed.search(["a song"], k=3) == [[(0, pytest.approx(stemmed.scores("a song")[0]))]]
+    assert plain.search(["a song"], k=3) == [[]]  # the old setting: "song" is not "songs"
+    # the scores are Lucene's formula over Porter-stemmed tokens, with k1 0.9 and b 0.4
+    stem = Stemmer.Stemmer("porter").stemWords
+    words = [stem([w for w in t.lower().replace(",", " ").split() if w not in ("the", "a", "of")]) for t in songs]
+    query = stem(["song", "lamb", "sleeping"])
+    expected = _lucene_bm25(query, words, k1=0.9, b=0.4)
+    assert stemmed.scores("song lamb sleeping") == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_experiment_file_sets_the_bm25_baseline(tmp_path, run_cli):
+    from harness.config import load_experiment
+
+    config = tmp_path / "harness.toml"
+    config.write_text('[baselines.bm25]\nk1 = 1.2\nb = 0.75\nstemmer = "english"\n')
+    settings = Bm25Settings.from_dict(load_experiment(config).bm25)
+    assert settings == Bm25Settings(k1=1.2, b=0.75, stemmer="english")
+    try:
+        configure_bm25(settings)
+        assert KeywordIndex(TEXTS).settings == settings and "k1 1.2, b 0.75" in DEFINITIONS["bm25"]
+        assert BM25_SETTINGS["stemmer"] == "english"
+    finally:
+        configure_bm25()
+    assert KeywordIndex(TEXTS).settings == Bm25Settings()
+    for text, message in (
+        ("[baselines.bm25]\nk_1 = 1.2\n", "unknown key 'k_1' in \\[baselines.bm25\\]"),
+        ("[baselines.bm25]\nb = 2\n", "b = 2: expected a number from 0 to 1"),
+        ('[baselines.bm25]\nstemmer = "portr"\n', "stemmer = 'portr': expected a PyStemmer algorithm"),
+        ("[baselines.bm2]\nk1 = 1\n", "unknown section \\[baselines.bm2\\]"),
+    ):
+        config.write_text(text)
+        with pytest.raises(HarnessError, match=message):
+            load_experiment(config)
+    config.write_text("[baselines.bm25]\nk_1 = 1.2\n")
+    result = run_cli("query", "--config", config, "--probe", "x")
+    assert result.code == 1 and "unknown key 'k_1'" in result.err and result.err.count("\n") == 1
 
 
 def test_baselines_search_by_text_and_from_a_stored_row():

@@ -45,7 +45,29 @@ def test_encode_shape_dtype_and_truncation_count(tiny_models):
     assert vectors.shape == (2, 16) and vectors.dtype == np.float32
     assert model.max_seq_length == 32
     long_line = " ".join(["love"] * 40)
-    assert model.count_truncated(["short line", long_line, "x" * 20]) == 1
+    truncation = model.truncation(["short line", long_line, "x" * 20])
+    # 40 words and two special tokens, 32 read: 10 of 42 tokens cut off
+    assert (truncation.documents, truncation.truncated) == (3, 1)
+    assert truncation.mean_cut_share == pytest.approx(10 / 42) and truncation.share == pytest.approx(1 / 3)
+
+
+def test_max_seq_length_changes_what_a_model_reads_and_is_recorded(tiny_models):
+    from dataclasses import replace
+
+    from harness.models import resolve_model
+
+    ref = resolve_model(str(tiny_models["tiny-a"]))
+    model = load_model(ref, device="cpu")
+    longer = load_model(replace(ref, max_seq_length=48), device="cpu")
+    same = load_model(replace(ref, max_seq_length=32), device="cpu")
+    long_line = " ".join(["love", "night"] * 20)
+    assert longer.max_seq_length == 48 and longer.describe().max_seq_length == 48
+    assert longer.truncation([long_line]).truncated == 0 and model.truncation([long_line]).truncated == 1
+    # more of the line read: another vector, and another embedding cache key
+    assert float(model.encode([long_line])[0] @ longer.encode([long_line])[0]) < 0.9999
+    assert longer.cache_key != model.cache_key == same.cache_key
+    with pytest.raises(ModelError, match="--max-seq-length 100: tiny-a reads at most 64 tokens"):
+        load_model(replace(ref, max_seq_length=100), device="cpu")
 
 
 def test_unknown_device_and_half_on_cpu(tiny_models):

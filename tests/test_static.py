@@ -37,7 +37,7 @@ def test_static_model_loads_and_casts_to_float32(static_model):
     assert raw.dtype == np.float16  # the model really produces float16
     vectors = embedder.encode(["love and the night sky", "a child lost in the dark city"])
     assert vectors.dtype == np.float32 and vectors.shape == (2, 32)
-    assert embedder.count_truncated(["sing " * 5000]) == 0
+    assert embedder.truncation(["sing " * 5000]).truncated == 0
     json.dumps(embedder.describe().to_dict(), allow_nan=False)
 
 

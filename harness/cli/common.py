@@ -8,12 +8,15 @@ loads the file (or ./harness.toml) before the other options are resolved.
 
 from __future__ import annotations
 
+import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import Annotated, Callable, Iterator, Optional
 
 import typer
 
+from harness.errors import HarnessError
 from harness.records import Progress
 
 
@@ -21,6 +24,10 @@ def _load_config(ctx: typer.Context, value: Optional[Path]) -> Optional[Path]:
     from harness.config import load_experiment
 
     experiment = load_experiment(value)
+    if experiment.bm25 or "harness.baselines" in sys.modules:  # else its default is in force once imported
+        from harness.baselines import Bm25Settings, configure_bm25
+
+        configure_bm25(Bm25Settings.from_dict(experiment.bm25))  # the BM25 baseline's setting for this run
     ctx.default_map = {**(ctx.default_map or {}), **experiment.defaults_for(ctx.info_name or "")}
     ctx.meta["experiment"] = experiment
     return value
@@ -97,7 +104,11 @@ ProbesOpt = Annotated[
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Folder for the output files.")]
 QrelsOpt = Annotated[
     Optional[Path],
-    typer.Option("--qrels", help="CSV probe_id,corpus_id,relevance: recall@k, nDCG@10, MRR (needs --probes)."),
+    typer.Option(
+        "--qrels",
+        help="CSV probe_id,corpus_id,relevance (or BEIR's query-id, corpus-id, score TSV): recall@k, nDCG@10, MRR "
+        "(needs --probes).",
+    ),
 ]
 ExternalOpt = Annotated[
     Optional[list[Path]],
@@ -149,6 +160,47 @@ MeasuresOpt = Annotated[
     ),
 ]
 
+DatasetOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--dataset",
+        help="A BEIR-layout folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv): its corpus, queries and "
+        "judgements, with the dataset's own ids.",
+    ),
+]
+SplitOpt = Annotated[
+    str, typer.Option("--split", help="The qrels split of --dataset: qrels/<split>.tsv and the queries it judges.")
+]
+DocumentTemplateOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--document-template",
+        help="A document's text from its fields (default for BEIR corpora: '{title} {text}', as MTEB encodes it).",
+    ),
+]
+
+
+def open_dataset(ctx: typer.Context, dataset: Optional[Path], split: str, template: Optional[str], replaces: dict):
+    """The BEIR-layout dataset of ``--dataset``, read and checked whole (None without it).
+
+    It stands for the options in ``replaces`` (parameter -> option): one of them also given
+    on the command line is refused; a value from the experiment file gives way to it."""
+    if dataset is None:
+        if _from_command_line(ctx, "split"):
+            raise HarnessError("--split chooses the qrels of a --dataset: give --dataset DIR")
+        return None
+    clash = [option for parameter, option in replaces.items() if _from_command_line(ctx, parameter)]
+    if clash:
+        raise HarnessError(f"--dataset gives the corpus, queries and judgements: leave out {', '.join(clash)}")
+    from harness.inputs import BEIR_TEMPLATE, read_dataset
+
+    return read_dataset(dataset, split, template if template is not None else BEIR_TEMPLATE)
+
+
+def _from_command_line(ctx: typer.Context, parameter: str) -> bool:
+    source = ctx.get_parameter_source(parameter)
+    return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
+
 
 def split_names(values: Optional[list[str]]) -> list[str]:
     """Repeated and comma-separated option values as one list."""
@@ -164,10 +216,66 @@ def console():
     return out
 
 
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress: no bar, and no progress lines in a log.")]
+PROGRESS_INTERVAL = 10.0  # seconds between two progress lines in a log
+
+
+class ProgressLines:
+    """Progress for a log (output that is not a terminal): one plain line at most every
+    ``interval`` seconds, "stage: done/total rows, rows/s, ETA", where a bar would be drawn."""
+
+    def __init__(self, write: Callable[[str], None], interval: float = PROGRESS_INTERVAL, clock=time.monotonic):
+        self.write, self.interval, self.clock = write, interval, clock
+        self.last = clock()
+        self.started: dict[str, tuple[float, int]] = {}  # stage -> (when first seen, rows done then)
+
+    def __call__(self, step: Progress) -> None:
+        now = self.clock()
+        first = self.started.setdefault(step.stage, (now, step.done))
+        if now - self.last < self.interval:
+            return
+        self.last = now
+        self.write(progress_line(step, now - first[0], step.done - first[1]))
+
+
+def progress_line(step: Progress, seconds: float, done_since: int) -> str:
+    """``stage: 2048/5183 rows, 410 rows/s, ETA 8s`` (rate and ETA once they are known)."""
+    unit = f" {step.unit}" if step.unit else ""
+    parts = [f"{step.stage}: {step.done}/{step.total}{unit}" if step.total else f"{step.stage}: {step.done}{unit}"]
+    rate = done_since / seconds if seconds > 0 and done_since > 0 else None
+    if rate:
+        parts.append(f"{rate:,.0f}{unit}/s" if rate >= 10 else f"{rate:.2g}{unit}/s")
+        if step.total and step.total > step.done:
+            parts.append(f"ETA {_duration((step.total - step.done) / rate)}")
+    return ", ".join(parts)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def _stderr_line(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 @contextmanager
-def progress_bar(out, per_stage: bool = False) -> Iterator:
-    """A progress callback for the library, drawn only on a terminal: one bar whose label
-    follows the stage, or one bar per stage (``per_stage``: ingest's one bar per model)."""
+def progress_bar(out, per_stage: bool = False, quiet: bool = False, interval: float | None = None) -> Iterator:
+    """A progress callback for the library: on a terminal one bar whose label follows the
+    stage, or one bar per stage (``per_stage``: ingest's one bar per model); elsewhere (a
+    log) a line on standard error every ``interval`` seconds; ``quiet``: nothing."""
+    if quiet:
+        yield lambda step: None
+        return
+    if not out.is_terminal:
+        yield ProgressLines(_stderr_line, PROGRESS_INTERVAL if interval is None else interval)
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
     from rich.progress import Progress as Bars
 
@@ -179,7 +287,6 @@ def progress_bar(out, per_stage: bool = False) -> Iterator:
         TimeRemainingColumn(),
         console=out,
         transient=True,
-        disable=not out.is_terminal,
     )
     tasks: dict[str, TaskID] = {}
 

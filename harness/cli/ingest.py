@@ -10,13 +10,18 @@ import typer
 from harness.cli.common import (
     BatchSizeOpt,
     ConfigOpt,
+    DatasetOpt,
     DeviceOpt,
     DocumentPromptOpt,
+    DocumentTemplateOpt,
     NoCacheOpt,
     QueryPromptOpt,
+    QuietOpt,
+    SplitOpt,
     TokenOpt,
     UriOpt,
     console,
+    open_dataset,
     progress_bar,
 )
 from harness.errors import HarnessError
@@ -29,6 +34,7 @@ INGEST_COLUMNS = [
     "rows_added",
     "rows_present",
     "truncated",
+    "cut_share",
     "cache_hits",
     "encode_s",
     "insert_s",
@@ -39,6 +45,7 @@ INGEST_COLUMNS = [
 
 
 def ingest(
+    ctx: typer.Context,
     corpus: Annotated[
         Optional[Path], typer.Option("--corpus", help="Corpus file: .txt, .jsonl, .csv or .parquet.")
     ] = None,
@@ -77,21 +84,35 @@ def ingest(
     query_prompt: QueryPromptOpt = None,
     document_prompt: DocumentPromptOpt = None,
     text_column: Annotated[str, typer.Option("--text-column", help="Text column (jsonl/csv/parquet).")] = "text",
-    id_column: Annotated[str, typer.Option("--id-column", help="Id column, if present.")] = "id",
+    id_column: Annotated[
+        str, typer.Option("--id-column", help="Id column, if present (a table with _id and no id column: _id).")
+    ] = "id",
     group_column: Annotated[str, typer.Option("--group-column", help="Group column, if present.")] = "group",
+    dataset: DatasetOpt = None,
+    split: SplitOpt = "test",
+    document_template: DocumentTemplateOpt = None,
+    quiet: QuietOpt = False,
+    max_seq_length: Annotated[
+        Optional[int],
+        typer.Option(
+            "--max-seq-length", help="Tokens read per document (default: each model's own maximum sequence length)."
+        ),
+    ] = None,
     config: ConfigOpt = None,
 ):
     """Embed a corpus with each model into its own Milvus collection (idempotent, resumable)."""
     from harness.ingestion import ingest as run_ingest
 
-    if corpus is None:
+    found = open_dataset(ctx, dataset, split, document_template, {"corpus": "--corpus"})
+    source = found.corpus if found is not None else corpus  # a dataset's reader is already checked
+    if source is None:
         raise HarnessError("no corpus: pass --corpus FILE (or run from a folder with harness.toml)")
     if not model:
         raise HarnessError("no model: pass --model NAME (harness models lists the packaged ones)")
     out = console()
-    with progress_bar(out, per_stage=True) as progress:
+    with progress_bar(out, per_stage=True, quiet=quiet) as progress:
         report = run_ingest(
-            corpus,
+            source,
             model,
             uri,
             token,
@@ -110,6 +131,8 @@ def ingest(
             text_column=text_column,
             id_column=id_column,
             group_column=group_column,
+            document_template=document_template,
+            max_seq_length=max_seq_length,
             progress=progress,
         )
     print_ingest(out, report)
@@ -131,5 +154,15 @@ def print_ingest(out, report) -> None:
             out.print(f"[yellow]note:[/] {note}")
         if row.truncated:
             out.print(
-                f"note: {row.truncated} lines are longer than {row.model}'s max sequence length and were truncated"
+                f"note: {truncation_note(row.model, row.truncated, report.records, row.cut_share, row.max_seq_length)}"
             )
+
+
+def truncation_note(model: str, truncated: int, documents: int, cut_share: float, limit: int | None) -> str:
+    """``3681 of 5183 documents (71%) are longer than M's max sequence length (256 tokens) ...``"""
+    share = f" ({truncated / documents:.0%})" if documents else ""
+    tokens = f" ({limit} tokens)" if limit else ""
+    return (
+        f"{truncated} of {documents} documents{share} are longer than {model}'s max sequence length{tokens} and "
+        f"were truncated: {cut_share:.0%} of their tokens on average are not read (--max-seq-length to change it)"
+    )

@@ -12,6 +12,7 @@ from harness.cli.common import (
     BatchSizeOpt,
     CollectionsOpt,
     ConfigOpt,
+    DatasetOpt,
     DeviceOpt,
     DocumentPromptOpt,
     EfOpt,
@@ -21,12 +22,15 @@ from harness.cli.common import (
     NprobeOpt,
     ProbesOpt,
     QueryPromptOpt,
+    QuietOpt,
     ResultsOpt,
     RunOutputOpt,
+    SplitOpt,
     TokenOpt,
     TopKOpt,
     UriOpt,
     console,
+    open_dataset,
     progress_bar,
     split_names,
 )
@@ -34,6 +38,7 @@ from harness.errors import HarnessError
 
 
 def evaluate(
+    ctx: typer.Context,
     collections: CollectionsOpt = None,
     model: Annotated[
         Optional[list[str]],
@@ -60,7 +65,11 @@ def evaluate(
     ] = None,
     qrels: Annotated[
         Optional[Path],
-        typer.Option("--qrels", help="CSV probe_id,corpus_id,relevance: recall@k, nDCG@10, MRR (needs --probes)."),
+        typer.Option(
+            "--qrels",
+            help="CSV probe_id,corpus_id,relevance (or BEIR's query-id, corpus-id, score TSV): recall@k, nDCG@10, "
+            "MRR (needs --probes).",
+        ),
     ] = None,
     probes: ProbesOpt = None,
     top_k: TopKOpt = 10,
@@ -123,6 +132,9 @@ def evaluate(
     device: DeviceOpt = "auto",
     query_prompt: QueryPromptOpt = None,
     document_prompt: DocumentPromptOpt = None,
+    dataset: DatasetOpt = None,
+    split: SplitOpt = "test",
+    quiet: QuietOpt = False,
     config: ConfigOpt = None,
 ):
     """Compare the models behind the collections (or models alone, -m): cost, quality, index, alignment,
@@ -130,6 +142,9 @@ def evaluate(
     from harness.study import StudyPlan
     from harness.study import evaluate as run_evaluate
 
+    found = open_dataset(ctx, dataset, split, None, {"probes": "--probes", "qrels": "--qrels"})
+    if found is not None:  # its queries and the split's judgements, read again by the study
+        probes, qrels = found.probes_path, found.qrels_path
     # A kept run unless --output names the folder; a bad --name (or one with --output) fails before any work.
     run = _new_run("evaluate", results, name, output)
     query_dir = _query_dir(results, query) if query else None
@@ -151,7 +166,7 @@ def evaluate(
         measures=measures,
     )
     out = console()
-    with progress_bar(out) as progress:
+    with progress_bar(out, quiet=quiet) as progress:
         study = run_evaluate(
             split_names(collections) or None,
             uri,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from harness.errors import CorpusError
-from harness.inputs.lines import Source, columns_rows, file_sha256
-from harness.records import Probe, Record, record_id, text_id
+from harness.inputs.lines import BEIR_TEMPLATE, Source, check_template, columns_rows, file_sha256
+from harness.records import DOC_ID_MAX, Probe, Record, record_id, text_id
 
 
 @dataclass
@@ -27,8 +28,12 @@ class CorpusReader:
     """Iterates a corpus file as unique Records; ``stats`` fills in as it goes.
 
     A repeated text (no id column) or a repeated own id with the same text keeps its first
-    occurrence and is counted. Two ids that would be stored as one ("001" and "1"), or one
-    id with two different texts, is an error naming both lines: either would lose a row.
+    occurrence and is counted (``unique_ids``: a repeated own id is an error, as in a
+    benchmark's corpus). Two ids that would be stored as one ("001" and "1"), or one id with
+    two different texts, is an error naming both lines: either would lose a row.
+
+    ``document_template`` (``{title} {text}``) builds each row's text from its fields; a
+    BEIR corpus.jsonl (``_id``, ``title``, ``text``) is read so by default.
     """
 
     def __init__(
@@ -37,13 +42,19 @@ class CorpusReader:
         text_column: str = "text",
         id_column: str | None = "id",
         group_column: str | None = "group",
+        document_template: str | None = None,
+        unique_ids: bool = False,
     ):
         self.path = Path(path)
         self.source = Source(self.path, "corpus")
         self.source.check()
+        if document_template is not None:
+            check_template(document_template)
         self.text_column = text_column
         self.id_column = id_column
         self.group_column = group_column
+        self.document_template = document_template
+        self.unique_ids = unique_ids
         self.stats = CorpusStats()
 
     def __iter__(self) -> Iterator[Record]:
@@ -51,12 +62,13 @@ class CorpusReader:
         seen: set[int] = set()
         owned: dict[int, tuple[int, int, str]] = {}  # own id -> (line, text hash, id as written)
         for number, text, own_id, group in columns_rows(
-            self.source, self.text_column, self.id_column, self.group_column
+            self.source, self.text_column, self.id_column, self.group_column, self.document_template
         ):
             stats.lines += 1
             if not text:
                 stats.empty += 1
                 continue
+            written = ""
             if own_id is None:
                 rid = text_id(text)
                 if rid in seen:
@@ -69,17 +81,21 @@ class CorpusReader:
                     self._repeated_id(number, written, text, owned[rid])
                     stats.duplicate_ids += 1
                     continue
+                if len(written.encode("utf-8")) > DOC_ID_MAX:
+                    raise self.source.fail(f": line {number}: id longer than {DOC_ID_MAX} bytes")
                 owned[rid] = (number, text_id(text), written)
             seen.add(rid)
             group = group or ""
             stats.groups.add(group)
             stats.records += 1
-            yield Record(rid, text, group)
+            yield Record(rid, text, group, written)
         if stats.records == 0:
             raise CorpusError(f"corpus {self.path} has no usable lines")
 
     def _repeated_id(self, number: int, written: str, text: str, first: tuple[int, int, str]) -> None:
         line, text_hash, first_written = first
+        if self.unique_ids and written == first_written:
+            raise self.source.fail(f": line {number}: id {written!r} repeats line {line}; ids must be unique")
         if written != first_written:
             raise self.source.fail(
                 f": line {number}: id {written!r} is stored as the same id as {first_written!r} on line {line}; "
@@ -89,7 +105,12 @@ class CorpusReader:
             raise self.source.fail(f": line {number}: id {written!r} repeats line {line} with a different text")
 
     def sha256(self) -> str:
-        return file_sha256(self.path)
+        """The file's sha256; with a template other than the default one, of the file and
+        the template (the texts differ, so the collection must too)."""
+        digest = file_sha256(self.path)
+        if self.document_template in (None, BEIR_TEMPLATE):
+            return digest
+        return hashlib.sha256(f"{digest}|{self.document_template}".encode()).hexdigest()
 
 
 def load_corpus(path: str | Path, **columns) -> tuple[list[Record], CorpusStats]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -13,6 +14,10 @@ from typing import Iterator, Sequence
 from harness.errors import CorpusError, HarnessError
 
 FORMATS = (".txt", ".jsonl", ".csv", ".parquet")
+# A document of a BEIR corpus as MTEB encodes it: title, a space, text (stripped, so a
+# document without a title is its text alone).
+BEIR_TEMPLATE = "{title} {text}"
+BEIR_ID = "_id"
 
 
 class InputError(HarnessError):
@@ -104,8 +109,9 @@ def _jsonl_rows(source: Source) -> Iterator[tuple[int, dict]]:
         yield number, row
 
 
-def csv_rows(source: Source, required: Sequence[str] = ()) -> Iterator[tuple[int, dict]]:
-    """(line number, row) of a CSV file with a header; ``required`` columns are checked first."""
+def csv_rows(source: Source, required: Sequence[str] = (), delimiter: str = ",") -> Iterator[tuple[int, dict]]:
+    """(line number, row) of a CSV (or, with ``delimiter`` tab, TSV) file with a header;
+    ``required`` columns are checked first."""
     lines = _decoded_lines(source)
     numbers: list[int] = []
 
@@ -114,7 +120,7 @@ def csv_rows(source: Source, required: Sequence[str] = ()) -> Iterator[tuple[int
             numbers.append(number)
             yield line
 
-    reader = csv.DictReader(texts())
+    reader = csv.DictReader(texts(), delimiter=delimiter)
     try:
         header = reader.fieldnames
         if header is None:
@@ -155,10 +161,42 @@ def _parquet_rows(source: Source) -> Iterator[tuple[int, dict]]:
 _READERS = {".txt": _txt_rows, ".jsonl": _jsonl_rows, ".csv": csv_rows, ".parquet": _parquet_rows}
 
 
+class _Fields(dict):
+    """A row for a document template: a missing or null field reads as empty."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def check_template(template: str) -> None:
+    """A document template names the row's fields: ``{title} {text}``."""
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+        template.format_map(_Fields())
+    except (ValueError, IndexError, KeyError, AttributeError) as exc:
+        raise CorpusError(f"--document-template {template!r} is not a valid template ({exc})") from None
+    if not names or any(not name.isidentifier() for name in names):
+        raise CorpusError(f"--document-template {template!r}: name the fields, as in {BEIR_TEMPLATE!r}")
+
+
+def fill_template(template: str, row: dict) -> str:
+    """The document text of a row: the template with its fields, stripped."""
+    fields = _Fields({k: "" if v is None else str(v) for k, v in row.items() if isinstance(k, str)})
+    return template.format_map(fields).strip()
+
+
 def columns_rows(
-    source: Source, text_column: str, id_column: str | None, group_column: str | None
+    source: Source,
+    text_column: str,
+    id_column: str | None,
+    group_column: str | None,
+    template: str | None = None,
 ) -> Iterator[tuple[int, str, object, str | None]]:
-    """(line, text, own id or None, group or None) for every row, empty texts included."""
+    """(line, text, own id or None, group or None) for every row, empty texts included.
+
+    A table with ``_id`` and no ``id`` column (BEIR's corpus.jsonl and queries.jsonl) is
+    read by its ``_id``; a BEIR corpus row (``_id`` with ``title``) is read as ``template``
+    (default ``{title} {text}``) fills it. ``template`` given applies to every table row."""
     suffix = source.path.suffix.lower()
     checked = False
     for number, row in _READERS[suffix](source):
@@ -169,7 +207,11 @@ def columns_rows(
             yield number, "", None, None
             continue
         if not checked:
-            if text_column not in row:
+            if id_column == "id" and "id" not in row and BEIR_ID in row:
+                id_column = BEIR_ID
+            if template is None and id_column == BEIR_ID and "title" in row:
+                template = BEIR_TEMPLATE
+            if template is None and text_column not in row:
                 raise source.fail(
                     f": no column {text_column!r} (columns: {', '.join(map(str, row))}); choose one with --text-column"
                 )
@@ -177,7 +219,7 @@ def columns_rows(
                 if name and name not in row and name not in {"id", "group"}:
                     raise source.fail(f": no column {name!r} given by {option}")
             checked = True
-        text = row.get(text_column)
+        text = fill_template(template, row) if template is not None else row.get(text_column)
         own_id = row.get(id_column) if id_column else None
         group = row.get(group_column) if group_column else None
         yield (

@@ -12,7 +12,7 @@ from typing import Literal, Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from harness.models.specs import ModelRef
-from harness.records import ModelRecord
+from harness.records import ModelRecord, Truncation
 
 Role = Literal["query", "document"]
 
@@ -53,7 +53,10 @@ class Embedder(Protocol):
         """float32 (n, dimension) vectors; probes are encoded as queries, corpus lines as documents."""
         ...
 
-    def count_truncated(self, texts: Sequence[str]) -> int: ...
+    def truncation(self, texts: Sequence[str]) -> Truncation:
+        """How many of these documents are longer than the model's maximum sequence length,
+        and how much of them is cut off (tokens counted by the model's own tokenizer)."""
+        ...
 
     def describe(self) -> ModelRecord: ...
 
@@ -105,8 +108,8 @@ class WrappedEmbedder:
     def encode(self, texts: Sequence[str], batch_size: int = 64, role: Role = "document") -> np.ndarray:
         return self.inner.encode(texts, batch_size=batch_size, role=role)
 
-    def count_truncated(self, texts: Sequence[str]) -> int:
-        return self.inner.count_truncated(texts)
+    def truncation(self, texts: Sequence[str]) -> Truncation:
+        return self.inner.truncation(texts)
 
     def describe(self) -> ModelRecord:
         return self.inner.describe()

@@ -48,6 +48,7 @@ class Encoding:
     normalize: bool = True  # unit vectors out (the model normalises, or its similarity is cosine)
     self_normalized: bool = True  # the model's own pipeline ends in a Normalize module
     truncate: int | None = None  # Matryoshka: keep the first N dimensions
+    max_length: int | None = None  # tokens read per text, where the user changed the model's own limit
 
     def prompt(self, role: Role) -> str:
         return self.query_prompt if role == "query" else self.document_prompt
@@ -64,8 +65,10 @@ class Encoding:
 
     @property
     def key_suffix(self) -> str:
-        """Part of the embedding cache key: vectors the harness normalises differ from the model's raw ones."""
-        return "-unit" if self.normalize and not self.self_normalized else ""
+        """Part of the embedding cache key: vectors the harness normalises differ from the model's raw
+        ones, and a text read to another length gives another vector."""
+        unit = "-unit" if self.normalize and not self.self_normalized else ""
+        return unit + (f"-len{self.max_length}" if self.max_length else "")
 
 
 def encoding_for(

@@ -17,7 +17,7 @@ import numpy as np
 
 from harness.models.base import Role
 from harness.models.specs import ModelRef
-from harness.records import ModelRecord
+from harness.records import ModelRecord, Truncation
 
 HASHING = "hashing"
 DIMENSION = 256
@@ -60,8 +60,8 @@ class HashingEmbedder:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms > 0, norms, 1)
 
-    def count_truncated(self, texts: Sequence[str]) -> int:
-        return 0
+    def truncation(self, texts: Sequence[str]) -> Truncation:
+        return Truncation(len(texts))  # every word counts: nothing is cut
 
     def describe(self) -> ModelRecord:
         return ModelRecord(

@@ -43,7 +43,7 @@ from harness.models.variants import (
     quiet_warnings,
     variant_fingerprint,
 )
-from harness.records import ModelRecord, Progress, ProgressFn
+from harness.records import ModelRecord, Progress, ProgressFn, Truncation
 
 MODEL_FILE = "model.onnx"
 META_FILE = "harness-onnx.json"
@@ -320,12 +320,13 @@ class OnnxEmbedder:
             out[rows] = pool(hidden, arrays["attention_mask"], self.meta["pooling"])
         return self.encoding.finish(out)
 
-    def count_truncated(self, texts: Sequence[str]) -> int:
-        limit = self.max_seq_length
-        long_texts = [t for t in texts if limit and len(t) + 2 > limit]
+    def truncation(self, texts: Sequence[str]) -> Truncation:
+        limit = self.max_seq_length or 0
+        prepared = self._texts(texts, "document")
+        long_texts = [t for t in prepared if limit and len(t) + 2 > limit]  # a token covers a character or more
         if not long_texts:
-            return 0
-        return sum(1 for e in self.untruncated.encode_batch(long_texts) if len(e.ids) > (limit or 0))
+            return Truncation(len(texts))
+        return Truncation.of(len(texts), [len(e.ids) for e in self.untruncated.encode_batch(long_texts)], limit)
 
     def describe(self) -> ModelRecord:
         return describe_model(self)

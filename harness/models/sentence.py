@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -36,7 +36,7 @@ from harness.models.variants import (
     remember_fingerprint,
     variant_fingerprint,
 )
-from harness.records import ModelRecord, ProgressFn
+from harness.records import ModelRecord, ProgressFn, Truncation
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -113,18 +113,20 @@ class SentenceTransformerEmbedder:
             self.model.stop_multi_process_pool(self._pool)
             self._pool = None
 
-    def count_truncated(self, texts: Sequence[str]) -> int:
-        """How many texts exceed the model's max sequence length (and are truncated)."""
+    def truncation(self, texts: Sequence[str]) -> Truncation:
+        """How many texts (with the document prompt) exceed the model's max sequence length, and
+        the share of their tokens cut off."""
         limit = self.max_seq_length
         tokenizer = getattr(self.model, "tokenizer", None)
         if not limit or tokenizer is None or not callable(tokenizer):
-            return 0
+            return Truncation(len(texts))
+        prompt = self.encoding.prompt("document")
         # A token covers at least one character, so only long texts can overflow.
-        long_texts = [t for t in texts if len(t) + 2 > limit]
+        long_texts = [prompt + t for t in texts if len(prompt) + len(t) + 2 > limit]
         if not long_texts:
-            return 0
+            return Truncation(len(texts))
         ids = tokenizer(long_texts, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
-        return sum(1 for row in ids if len(row) > limit)
+        return Truncation.of(len(texts), [len(row) for row in ids], limit)
 
     def describe(self) -> ModelRecord:
         return describe_model(self)
@@ -189,6 +191,13 @@ def load_model(
     """Load a model (or build and load one of its variants); ``progress`` hears about exports
     and distillations, which take a while the first time."""
     ref = spec if isinstance(spec, ModelRef) else resolve_model(spec)
+    embedder = _load(ref, device, trust_remote_code, half, progress)
+    if ref.max_seq_length is not None:
+        limit_length(embedder, ref.max_seq_length)
+    return embedder
+
+
+def _load(ref: ModelRef, device: str, trust_remote_code: bool, half: bool, progress: ProgressFn | None) -> Embedder:
     if ref.builtin:
         if not ref.variant.is_base:
             raise ModelError(f"{ref.spec}: the built-in {ref.alias} encoder has no variants")
@@ -209,6 +218,57 @@ def load_model(
     if ref.variant.backend == "static":
         return _load_static(ref, torch_device, trust_remote_code, progress)
     return _load_torch(ref, devices, trust_remote_code, half)
+
+
+def limit_length(embedder: Embedder, length: int) -> None:
+    """Read documents and probes up to ``length`` tokens instead of the model's own maximum
+    sequence length (recorded with the collection; part of the embedding cache key). A model
+    with no limit (static, hashing) is left as it is."""
+    own = embedder.max_seq_length
+    if own is None or length == own:
+        return
+    if length < 1:
+        raise ModelError("--max-seq-length must be at least 1")
+    from harness.models.onnx import OnnxEmbedder
+
+    if isinstance(embedder, SentenceTransformerEmbedder):
+        ceiling = _position_limit(embedder.model)
+        if ceiling is not None and length > ceiling:
+            raise ModelError(
+                f"--max-seq-length {length}: {embedder.alias} reads at most {ceiling} tokens (its position embeddings)"
+            )
+        embedder.model.max_seq_length = length
+        embedder.max_seq_length = length
+        embedder.encoding = replace(embedder.encoding, max_length=length)
+    elif isinstance(embedder, OnnxEmbedder):
+        if length > own:
+            raise ModelError(
+                f"--max-seq-length {length}: {embedder.alias} was exported to read at most {own} tokens; "
+                "use the model itself (without @) for a longer limit"
+            )
+        embedder.meta["max_seq_length"] = length
+        embedder.tokenizer.enable_truncation(max_length=length, strategy="longest_first", direction="right")
+        embedder.encoding = replace(embedder.encoding, max_length=length)
+    else:
+        raise ModelError(f"--max-seq-length: {embedder.alias} cannot change its maximum sequence length")
+
+
+# Models that number positions from padding_idx + 1: two of their position embeddings are not positions.
+OFFSET_POSITIONS = ("roberta", "xlm-roberta", "camembert", "mpnet", "longformer")
+
+
+def _position_limit(model) -> int | None:
+    """The most tokens the model can read: its position embeddings (None: unknown)."""
+    try:
+        config = model[0].auto_model.config
+    except (AttributeError, IndexError, TypeError, KeyError):
+        return None
+    positions = int(getattr(config, "max_position_embeddings", 0) or 0)
+    if not positions:
+        return None
+    if getattr(config, "model_type", "") in OFFSET_POSITIONS:
+        positions -= int(getattr(config, "pad_token_id", 1) or 0) + 1
+    return positions
 
 
 def _load_torch(

@@ -34,6 +34,7 @@ class ModelRef:
     variant: Variant = field(default_factory=Variant)
     query_prompt: str | None = None
     document_prompt: str | None = None
+    max_seq_length: int | None = None  # tokens read per text (None: the model's own limit)
 
     @property
     def builtin(self) -> bool:
@@ -49,7 +50,9 @@ class ModelRef:
     @property
     def key(self) -> str:
         """What tells two loaded models apart: the weights, the variant and the prompts."""
-        return f"{self.source}@{self.variant.label}|{self.query_prompt!r}|{self.document_prompt!r}"
+        return (
+            f"{self.source}@{self.variant.label}|{self.query_prompt!r}|{self.document_prompt!r}|{self.max_seq_length}"
+        )
 
 
 def with_prompts(ref: ModelRef, query: str | None = None, document: str | None = None) -> ModelRef:
@@ -162,4 +165,5 @@ def ref_for_record(model: ModelRecord) -> ModelRef:
         ref = replace(ref, variant=parse_variant(model.variant) if model.variant else Variant())
     else:
         ref = resolve_model(model.spec or model.alias)
-    return with_prompts(ref, model.query_prompt, model.document_prompt)
+    # the length it read documents to: the model's own unless the ingest changed it
+    return replace(with_prompts(ref, model.query_prompt, model.document_prompt), max_seq_length=model.max_seq_length)

@@ -60,6 +60,7 @@ class Record:
     id: int
     text: str
     group: str
+    doc_id: str = ""  # the corpus's own id as written ("" for a row whose id is its text's hash)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,12 @@ class Hit:
     distance: float
     text: str
     group: str
+    doc_id: str = ""  # the corpus's own id as written; collections older than schema 3 give str(id)
+
+    @property
+    def key(self) -> str:
+        """The id a reader knows the row by: the corpus's own, else the int64 one."""
+        return self.doc_id or str(self.id)
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,7 @@ class Progress:
     stage: str
     done: int
     total: int | None = None
+    unit: str = ""  # what is counted ("rows"), for a progress line in a log
 
 
 ProgressFn = Callable[[Progress], None]
@@ -162,7 +170,54 @@ class CorpusRecord:
         return cls(**_known(cls, dict(data or {})))
 
 
-SCHEMA_VERSION = 2
+@dataclass(frozen=True)
+class Truncation:
+    """Documents longer than a model's maximum sequence length (tokens counted by its own
+    tokenizer, special tokens and document prompt included), which the model reads only up
+    to that length. ``cut`` sums, over the truncated documents, the share of each one's
+    tokens that is cut off; :attr:`mean_cut_share` is its mean."""
+
+    documents: int = 0
+    truncated: int = 0
+    cut: float = 0.0
+
+    @classmethod
+    def of(cls, documents: int, lengths: list[int], limit: int) -> "Truncation":
+        """From the token counts of the documents that may be longer than ``limit``."""
+        over = [n for n in lengths if n > limit]
+        return cls(documents, len(over), float(sum((n - limit) / n for n in over)))
+
+    def __add__(self, other: "Truncation") -> "Truncation":
+        return Truncation(self.documents + other.documents, self.truncated + other.truncated, self.cut + other.cut)
+
+    @property
+    def share(self) -> float:
+        """The share of the documents that are truncated."""
+        return self.truncated / self.documents if self.documents else 0.0
+
+    @property
+    def mean_cut_share(self) -> float:
+        """The mean share of tokens cut off, over the truncated documents (0 when none is)."""
+        return self.cut / self.truncated if self.truncated else 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "documents": self.documents,
+            "truncated": self.truncated,
+            "truncated_share": round(self.share, 6),
+            "mean_cut_share": round(self.mean_cut_share, 6),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "Truncation | None":
+        if not isinstance(data, dict):
+            return None
+        truncated = int(data.get("truncated") or 0)
+        return cls(int(data.get("documents") or 0), truncated, float(data.get("mean_cut_share") or 0.0) * truncated)
+
+
+SCHEMA_VERSION = 3
+DOC_ID_MAX = 1024  # bytes of a corpus's own id kept in the collection's ``doc_id`` field
 
 
 @dataclass(frozen=True)
@@ -173,7 +228,11 @@ class CollectionMeta:
     Version history: 0 (no ``schema_version`` key) had the same fields except
     ``prefix``; 1 adds ``schema_version`` and ``prefix``; 2 adds the index's build
     parameters (``index.params``) and the name of its search parameter
-    (``index.search_param``), for index types other than IVF_FLAT.
+    (``index.search_param``), for index types other than IVF_FLAT; 3 comes with the
+    collection's ``doc_id`` field (the corpus's own id as written, so hits show a
+    dataset's string ids; collections without it read their int64 ids as before) and
+    adds ``truncation`` (how many documents the model read only in part; absent: not
+    measured).
     """
 
     model: ModelRecord
@@ -183,10 +242,11 @@ class CollectionMeta:
     updated: str = ""
     harness_version: str = ""
     prefix: str | None = None
+    truncation: Truncation | None = None
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict:
-        return {
+        data = {
             "schema_version": self.schema_version,
             "harness_version": self.harness_version,
             "model": self.model.to_dict(),
@@ -196,6 +256,9 @@ class CollectionMeta:
             "updated": self.updated,
             "prefix": self.prefix,
         }
+        if self.truncation is not None:
+            data["truncation"] = self.truncation.to_dict()
+        return data
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -216,6 +279,7 @@ class CollectionMeta:
             updated=str(data.get("updated") or ""),
             harness_version=str(data.get("harness_version") or ""),
             prefix=data.get("prefix"),
+            truncation=Truncation.from_dict(data.get("truncation")),
             schema_version=SCHEMA_VERSION,
         )
 
@@ -232,13 +296,16 @@ class CollectionMeta:
 
     def summary(self) -> dict:
         """What a run manifest records about a collection."""
-        return {
+        summary = {
             "model": self.model.to_dict(),
             "corpus": self.corpus.to_dict(),
             "index": self.index.to_dict(),
             "harness_version": self.harness_version,
             "complete": self.complete,
         }
+        if self.truncation is not None:
+            summary["truncation"] = self.truncation.to_dict()
+        return summary
 
 
 # --- collections the harness did not build --------------------------------------------------

@@ -21,7 +21,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from harness.errors import StoreError
-from harness.records import CollectionMeta, ExternalCollection, FieldNames, Hit, IndexSpec, SearchParams
+from harness.records import DOC_ID_MAX, CollectionMeta, ExternalCollection, FieldNames, Hit, IndexSpec, SearchParams
 from harness.store.base import CollectionInfo
 from harness.store.connection import (
     DEFAULT_URI,
@@ -36,6 +36,7 @@ from harness.store.external import check_fields
 META_KEY = "harness.meta"
 HARNESS_FIELDS = FieldNames()
 VECTOR_FIELD = HARNESS_FIELDS.vector
+DOC_ID_FIELD = "doc_id"  # the corpus's own id as written (schema 3); older collections lack it
 TEXT_MAX = 65535
 GROUP_MAX = 1024
 INSERT_BYTES = 16 << 20  # well under gRPC's 64 MiB message limit
@@ -68,6 +69,7 @@ class MilvusStore:
         # Collections the harness did not build, read through the fields their sidecars name.
         self.external: dict[str, tuple[ExternalCollection, CollectionMeta]] = {}
         self._rows: dict[str, int] = {}  # row counts read for sizing search batches
+        self._doc_ids: dict[str, bool] = {}  # collection -> it has the doc_id field
 
     @property
     def is_lite(self) -> bool:
@@ -172,12 +174,25 @@ class MilvusStore:
         schema.add_field("id", DataType.INT64, is_primary=True)
         schema.add_field("text", DataType.VARCHAR, max_length=TEXT_MAX)
         schema.add_field("group", DataType.VARCHAR, max_length=GROUP_MAX)
+        schema.add_field(DOC_ID_FIELD, DataType.VARCHAR, max_length=DOC_ID_MAX)
         schema.add_field(VECTOR_FIELD, DataType.FLOAT_VECTOR, dim=int(dimension))
+        self._doc_ids.pop(name, None)
         with self._errors(f"create collection {name}"):
             self.client.create_collection(name, schema=schema, properties={META_KEY: meta.to_json()})
 
+    def has_doc_ids(self, name: str) -> bool:
+        """Whether the collection keeps the corpus's own ids (harness schema 3 and later)."""
+        if name in self.external:
+            return False
+        if name not in self._doc_ids:
+            with self._errors(f"describe collection {name}"):
+                fields = self.client.describe_collection(name)["fields"]
+            self._doc_ids[name] = any(f["name"] == DOC_ID_FIELD for f in fields)
+        return self._doc_ids[name]
+
     def drop_collection(self, name: str) -> None:
         self._writable(name)
+        self._doc_ids.pop(name, None)
         with self._errors(f"drop collection {name}"):
             self.client.drop_collection(name)
 
@@ -246,28 +261,37 @@ class MilvusStore:
         return {int(row[key]) for row in rows}
 
     def insert(
-        self, name: str, ids: Sequence[int], texts: Sequence[str], groups: Sequence[str], vectors: np.ndarray
+        self,
+        name: str,
+        ids: Sequence[int],
+        texts: Sequence[str],
+        groups: Sequence[str],
+        vectors: np.ndarray,
+        doc_ids: Sequence[str] | None = None,
     ) -> None:
         """Write rows by id. A server keeps a second row for an id inserted twice (two
         ingests at once would double the collection), so there the write is an upsert,
-        which replaces every row of the id; Lite's insert already does that."""
+        which replaces every row of the id; Lite's insert already does that. ``doc_ids``
+        (the corpus's own ids; "" or None: the int64 id) go to the doc_id field, where the
+        collection has one."""
         self._writable(name)
         self._rows.pop(name, None)
         per_row = vectors.shape[1] * 4 + 256
         step = max(1, INSERT_BYTES // per_row)
         write = self.client.insert if self.is_lite else self.client.upsert
+        keep_doc_ids = self.has_doc_ids(name)
         with self._errors(f"insert into {name}"):
             for start in range(0, len(ids), step):
                 stop = start + step
-                write(
-                    name,
-                    [
-                        {"id": int(i), "text": t[: TEXT_MAX // 4], "group": g[: GROUP_MAX // 4], VECTOR_FIELD: v}
-                        for i, t, g, v in zip(
-                            ids[start:stop], texts[start:stop], groups[start:stop], vectors[start:stop]
-                        )
-                    ],
-                )
+                rows = [
+                    {"id": int(i), "text": t[: TEXT_MAX // 4], "group": g[: GROUP_MAX // 4], VECTOR_FIELD: v}
+                    for i, t, g, v in zip(ids[start:stop], texts[start:stop], groups[start:stop], vectors[start:stop])
+                ]
+                if keep_doc_ids:
+                    written = list(doc_ids[start:stop]) if doc_ids is not None else [""] * len(rows)
+                    for row, doc_id in zip(rows, written):
+                        row[DOC_ID_FIELD] = doc_id or str(row["id"])
+                write(name, rows)
 
     def remove_duplicates(self, name: str, batch_size: int = 4096) -> int:
         """Rewrite every id once (an upsert replaces all rows of an id); returns the rows removed.
@@ -275,9 +299,17 @@ class MilvusStore:
         Reading returns one row per id even where a server holds several, so the rows read
         back are exactly the ones to keep."""
         before = self.row_count(name)
-        for ids, vectors, texts, groups in self.iter_rows(name, True, batch_size):
-            assert vectors is not None
-            self.insert(name, ids.tolist(), texts, groups, vectors)
+        f = self.fields(name)
+        kept = [DOC_ID_FIELD] if self.has_doc_ids(name) else []
+        for batch in self._row_batches(name, [*_readable(f, True), *kept], batch_size):
+            self.insert(
+                name,
+                [int(row[f.id]) for row in batch],
+                [row[f.text] for row in batch],
+                [row[f.group] if f.group else "" for row in batch],
+                np.asarray([row[f.vector] for row in batch], dtype=np.float32),
+                [row[DOC_ID_FIELD] for row in batch] if kept else None,
+            )
         with self._errors(f"flush {name}"):
             self.client.flush(name)
         return before - self.row_count(name)
@@ -367,6 +399,7 @@ class MilvusStore:
         params = SearchParams(top_k, nprobe, metric, ef=max(ef, top_k) if ef else None)
         vectors = np.asarray(vectors, dtype=np.float32)
         step = self._search_batch(name, vectors.shape[1] if vectors.ndim == 2 else 1)
+        doc_ids = self.has_doc_ids(name)
         text, group = fields.text, fields.group or ""
         out: list[list[Hit]] = []
         for start in range(0, len(vectors), step):
@@ -375,7 +408,7 @@ class MilvusStore:
                     name,
                     data=list(vectors[start : start + step]),
                     limit=int(params.top_k),
-                    output_fields=_readable(fields, vector=False)[1:],
+                    output_fields=[*_readable(fields, vector=False)[1:], *([DOC_ID_FIELD] if doc_ids else [])],
                     search_params=params.search_params(),
                     anns_field=fields.vector,
                 )
@@ -386,6 +419,7 @@ class MilvusStore:
                         float(h["distance"]),
                         h["entity"].get(text, ""),
                         h["entity"].get(group, "") if group else "",
+                        str(h["entity"].get(DOC_ID_FIELD) or h.get("id", h.get(fields.id))),
                     )
                     for h in hits
                 ]
@@ -433,22 +467,26 @@ class MilvusStore:
         self, name: str, vectors: bool = True, batch_size: int = 4096
     ) -> Iterator[tuple[np.ndarray, np.ndarray | None, list[str], list[str]]]:
         """Every row in batches of (ids, vectors or None, texts, groups), in the server's order."""
+        f = self.fields(name)
+        for batch in self._row_batches(name, _readable(f, vectors), batch_size):
+            ids = np.asarray([int(row[f.id]) for row in batch], dtype=np.int64)
+            matrix = np.asarray([row[f.vector] for row in batch], dtype=np.float32) if vectors else None
+            groups = [row[f.group] if f.group else "" for row in batch]
+            yield ids, matrix, [row[f.text] for row in batch], groups
+
+    def _row_batches(self, name: str, output_fields: list[str], batch_size: int) -> Iterator[list[dict]]:
         import logging
 
         # pymilvus warns on every query_iterator against Lite (no server mvcc timestamp).
         logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
-        f = self.fields(name)
         with self._errors(f"read {name}"):
-            iterator = self.client.query_iterator(name, batch_size=batch_size, output_fields=_readable(f, vectors))
+            iterator = self.client.query_iterator(name, batch_size=batch_size, output_fields=output_fields)
             try:
                 while True:
                     batch = iterator.next()
                     if not batch:
                         break
-                    ids = np.asarray([int(row[f.id]) for row in batch], dtype=np.int64)
-                    matrix = np.asarray([row[f.vector] for row in batch], dtype=np.float32) if vectors else None
-                    groups = [row[f.group] if f.group else "" for row in batch]
-                    yield ids, matrix, [row[f.text] for row in batch], groups
+                    yield batch
             finally:
                 iterator.close()
 

@@ -88,6 +88,11 @@ def _size_mb(size_bytes: int | None, ctx: Context) -> float:
     return round(folder_size(ref.path) / 1e6, 2) if ref.path else float("nan")
 
 
+def _truncated_share(ctx: Context) -> float:
+    truncation = getattr(getattr(ctx, "meta", None), "truncation", None)
+    return truncation.share if truncation is not None else float("nan")
+
+
 class Cost(Measure):
     on_models = True
     name = "cost"
@@ -95,7 +100,9 @@ class Cost(Measure):
     on_baselines = frozenset({"hashing"})
     definition = (
         "size on disk, model load time and encode throughput (batched, after an untimed warm-up) are medians over "
-        "--repeats; corpus encode time is extrapolated from the throughput; memory is the peak while encoding"
+        "--repeats; corpus encode time is extrapolated from the throughput; memory is the peak while encoding; "
+        "truncated_share = share of the collection's documents longer than the model's max sequence length "
+        "(measured at ingest by its tokenizer)"
     )
 
     def run(self, ctx: Context, inputs: StudyInputs) -> Frames:
@@ -143,5 +150,7 @@ class Cost(Measure):
             "memory_kind": "gpu" if embedder.device.startswith("cuda") else "rss",
             "device": embedder.device,
             "repeats": repeats,
+            # the share of the corpus longer than the model's max sequence length, as measured at ingest
+            "truncated_share": _truncated_share(ctx),
         }
         return {"cost": pd.DataFrame([row])}
