@@ -20,6 +20,7 @@ import numpy as np
 
 from harness.cache import CachedEmbedder, EmbeddingCache, open_cache
 from harness.ingestion import IngestReport, prepare_ingest, read_corpus, run_ingest
+from harness.inputs import CorpusReader
 from harness.models import Embedder, ModelRef, Role, WrappedEmbedder, load_model
 from harness.output.report import write_study
 from harness.querying import LITE_LATENCY_NOTE, QueryResult
@@ -125,12 +126,12 @@ class Comparison:
 
 
 def compare(
-    corpus: str | Path,
+    corpus: str | Path | CorpusReader,
     models: Sequence[str],
     uri: str | None = None,
     token: str | None = None,
     *,
-    probes: str | Path,
+    probes: str | Path | Sequence[Probe],
     pairs: str | Path | None = None,
     graded: str | Path | None = None,
     qrels: str | Path | None = None,
@@ -140,6 +141,7 @@ def compare(
     cache: bool | str | Path = True,
     query_prompt: str | None = None,
     document_prompt: str | None = None,
+    max_seq_length: int | None = None,
     results: str | Path | None = None,
     name: str | None = None,
     output: str | Path | None = None,
@@ -152,7 +154,8 @@ def compare(
     per probe; ``plan.repeats`` encodes timed by the cost measure: each model is loaded once, so
     its load time is that one load) and write one run folder (under ``results``/runs, or
     ``output`` replaced whole) with ``query/``, ``study/`` and ``report.html``. The prompts, when
-    given, are the ones ingest records for the collections (default: each model's own)."""
+    given, are the ones ingest records for the collections (default: each model's own). A
+    dataset's corpus reader and probes (:func:`harness.inputs.read_dataset`) are taken as they are."""
     index = index or IndexPlan()
     settings = plan or StudyPlan()
     run = NewRun("compare", results, name, output)  # a bad --name fails before any work
@@ -164,6 +167,7 @@ def compare(
         batch_size=settings.batch_size,
         query_prompt=query_prompt,
         document_prompt=document_prompt,
+        max_seq_length=max_seq_length,
     )
     chosen = select_measures(settings.measures)
     ran = [m for m in MEASURES if m in chosen or m.name in QUERY_MEASURES]

@@ -53,7 +53,17 @@ def test_ingest_query_and_output_files(run_cli, tiny_models, small_corpus, tmp_p
     assert result.code == 0, result
     assert "Milvus Lite latency does not represent a Milvus server" in result.out
     hits = pd.read_csv(out / "hits.csv")
-    assert list(hits.columns) == ["probe_id", "probe", "collection", "rank", "id", "text", "group", "distance"]
+    assert list(hits.columns) == [
+        "probe_id",
+        "probe",
+        "collection",
+        "rank",
+        "id",
+        "doc_id",
+        "text",
+        "group",
+        "distance",
+    ]
     per = hits.groupby("collection").size()
     # the baselines are searched beside the collections; bm25 returns only lines sharing a word
     assert set(per.index) == {"harness_tiny_a", "harness_tiny_b", "baseline:bm25", "baseline:hashing"}

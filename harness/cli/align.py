@@ -14,6 +14,7 @@ import typer
 from harness.cli.common import (
     BatchSizeOpt,
     ConfigOpt,
+    DatasetOpt,
     DeviceOpt,
     EfOpt,
     ExternalOpt,
@@ -22,10 +23,12 @@ from harness.cli.common import (
     OutputOpt,
     ProbesOpt,
     QrelsOpt,
+    SplitOpt,
     TokenOpt,
     TopKOpt,
     UriOpt,
     console,
+    open_dataset,
     progress_bar,
     split_names,
 )
@@ -47,6 +50,7 @@ SHOWN = [
 
 
 def align(
+    ctx: typer.Context,
     old: Annotated[str, typer.Option("--old", help="The old collection (built by the model in production).")],
     new_model: Annotated[
         Optional[str], typer.Option("--new-model", help="The new model, as a spec (alias, folder or hub name).")
@@ -95,6 +99,8 @@ def align(
     token: TokenOpt = None,
     device: DeviceOpt = "auto",
     no_cache: NoCacheOpt = False,
+    dataset: DatasetOpt = None,
+    split: SplitOpt = "test",
     config: ConfigOpt = None,
 ):
     """Fit maps from a new model into an old collection's space; measure what they recover (exit 3: gate failed)."""
@@ -103,7 +109,10 @@ def align(
     from harness.inputs import probes_from_texts
     from harness.output.terminal import frame_table
 
-    given = probes_from_texts(probe) if probe else probes
+    found = open_dataset(ctx, dataset, split, None, {"probes": "--probes", "qrels": "--qrels"})
+    given = found.probes if found is not None else (probes_from_texts(probe) if probe else probes)
+    if found is not None:
+        qrels = found.qrels_path
     check_gate_inputs(min_recovery, min_overlap, given is not None, qrels is not None, new_collection is not None)
     out = console()
     with progress_bar(out) as progress:

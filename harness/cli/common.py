@@ -217,6 +217,12 @@ def console():
 
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress: no bar, and no progress lines in a log.")]
+MaxSeqLengthOpt = Annotated[
+    Optional[int],
+    typer.Option(
+        "--max-seq-length", help="Tokens read per document (default: each model's own maximum sequence length)."
+    ),
+]
 PROGRESS_INTERVAL = 10.0  # seconds between two progress lines in a log
 
 

@@ -12,9 +12,12 @@ from harness.cli.common import (
     BaselinesOpt,
     BatchSizeOpt,
     ConfigOpt,
+    DatasetOpt,
     DeviceOpt,
     DocumentPromptOpt,
+    DocumentTemplateOpt,
     EfOpt,
+    MaxSeqLengthOpt,
     MeasuresOpt,
     NameOpt,
     NoCacheOpt,
@@ -22,12 +25,15 @@ from harness.cli.common import (
     ProbesOpt,
     QrelsOpt,
     QueryPromptOpt,
+    QuietOpt,
     ResultsOpt,
     RunOutputOpt,
+    SplitOpt,
     TokenOpt,
     TopKOpt,
     UriOpt,
     console,
+    open_dataset,
     progress_bar,
 )
 from harness.cli.ingest import print_ingest
@@ -37,6 +43,7 @@ from harness.errors import HarnessError
 
 
 def compare(
+    ctx: typer.Context,
     corpus: Annotated[
         Optional[Path], typer.Option("--corpus", help="Corpus file: .txt, .jsonl, .csv or .parquet.")
     ] = None,
@@ -84,17 +91,29 @@ def compare(
     no_cache: NoCacheOpt = False,
     query_prompt: QueryPromptOpt = None,
     document_prompt: DocumentPromptOpt = None,
+    dataset: DatasetOpt = None,
+    split: SplitOpt = "test",
+    document_template: DocumentTemplateOpt = None,
+    max_seq_length: MaxSeqLengthOpt = None,
+    quiet: QuietOpt = False,
     config: ConfigOpt = None,
 ):
     """Ingest every model, query, evaluate and report, in one process and one run folder."""
     from harness.experiment import compare as run_compare
 
-    if corpus is None:
-        raise HarnessError("no corpus: pass --corpus FILE (or run from a folder with harness.toml)")
+    found = open_dataset(
+        ctx, dataset, split, document_template, {"corpus": "--corpus", "probes": "--probes", "qrels": "--qrels"}
+    )
+    source = found.corpus if found is not None else corpus  # a dataset's reader is already checked
+    probe_source = found.probes if found is not None else probes  # the split's queries
+    if found is not None:
+        qrels = found.qrels_path
+    if source is None:
+        raise HarnessError("no corpus: pass --corpus FILE or --dataset DIR (or run from a folder with harness.toml)")
     if not model:
         raise HarnessError("no model: pass --model NAME (harness models lists the packaged ones)")
-    if probes is None:
-        raise HarnessError("no probes: pass --probes FILE")
+    if probe_source is None:
+        raise HarnessError("no probes: pass --probes FILE or --dataset DIR")
     from harness.records import IndexPlan
     from harness.study import StudyPlan
 
@@ -111,13 +130,13 @@ def compare(
         device=device,
     )
     out = console()
-    with progress_bar(out) as progress:
+    with progress_bar(out, quiet=quiet) as progress:
         done = run_compare(
-            corpus,
+            source,
             model,
             uri,
             token,
-            probes=probes,
+            probes=probe_source,
             pairs=pairs,
             graded=graded,
             qrels=qrels,
@@ -127,6 +146,7 @@ def compare(
             cache=not no_cache,
             query_prompt=query_prompt,
             document_prompt=document_prompt,
+            max_seq_length=max_seq_length,
             results=results,
             name=name,
             output=output,

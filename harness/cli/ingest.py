@@ -14,6 +14,7 @@ from harness.cli.common import (
     DeviceOpt,
     DocumentPromptOpt,
     DocumentTemplateOpt,
+    MaxSeqLengthOpt,
     NoCacheOpt,
     QueryPromptOpt,
     QuietOpt,
@@ -92,12 +93,7 @@ def ingest(
     split: SplitOpt = "test",
     document_template: DocumentTemplateOpt = None,
     quiet: QuietOpt = False,
-    max_seq_length: Annotated[
-        Optional[int],
-        typer.Option(
-            "--max-seq-length", help="Tokens read per document (default: each model's own maximum sequence length)."
-        ),
-    ] = None,
+    max_seq_length: MaxSeqLengthOpt = None,
     config: ConfigOpt = None,
 ):
     """Embed a corpus with each model into its own Milvus collection (idempotent, resumable)."""

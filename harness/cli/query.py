@@ -11,6 +11,7 @@ from harness.cli.common import (
     BaselinesOpt,
     CollectionsOpt,
     ConfigOpt,
+    DatasetOpt,
     DeviceOpt,
     DocumentPromptOpt,
     EfOpt,
@@ -22,10 +23,12 @@ from harness.cli.common import (
     QueryPromptOpt,
     ResultsOpt,
     RunOutputOpt,
+    SplitOpt,
     TokenOpt,
     TopKOpt,
     UriOpt,
     console,
+    open_dataset,
     progress_bar,
     split_names,
 )
@@ -33,6 +36,7 @@ from harness.errors import HarnessError
 
 
 def query(
+    ctx: typer.Context,
     probes: ProbesOpt = None,
     probe: Annotated[Optional[list[str]], typer.Option("--probe", "-p", help="A probe sentence. Repeatable.")] = None,
     collections: CollectionsOpt = None,
@@ -75,6 +79,8 @@ def query(
     no_cache: NoCacheOpt = False,
     query_prompt: QueryPromptOpt = None,
     document_prompt: DocumentPromptOpt = None,
+    dataset: DatasetOpt = None,
+    split: SplitOpt = "test",
     config: ConfigOpt = None,
 ):
     """Probe every collection and report hits side by side, agreement and latency."""
@@ -84,7 +90,10 @@ def query(
 
     # A kept run unless --output names the folder; a bad --name (or one with --output) fails before any work.
     run = NewRun("query", results, name, output) if output is None or name else None
-    if probe:
+    found = open_dataset(ctx, dataset, split, None, {"probes": "--probes"})
+    if found is not None:
+        probe_list = found.probes  # the split's queries
+    elif probe:
         probe_list = probes_from_texts(probe)
     elif probes is not None:
         probe_list = load_probes(probes)

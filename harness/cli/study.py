@@ -143,8 +143,9 @@ def evaluate(
     from harness.study import evaluate as run_evaluate
 
     found = open_dataset(ctx, dataset, split, None, {"probes": "--probes", "qrels": "--qrels"})
-    if found is not None:  # its queries and the split's judgements, read again by the study
-        probes, qrels = found.probes_path, found.qrels_path
+    probe_source = found.probes if found is not None else probes  # the split's queries, already read
+    if found is not None:
+        qrels = found.qrels_path
     # A kept run unless --output names the folder; a bad --name (or one with --output) fails before any work.
     run = _new_run("evaluate", results, name, output)
     query_dir = _query_dir(results, query) if query else None
@@ -177,7 +178,7 @@ def evaluate(
             pairs=pairs,
             graded=graded,
             qrels=qrels,
-            probes=probes,
+            probes=probe_source,
             external=external or (),
             query_prompt=query_prompt,
             document_prompt=document_prompt,

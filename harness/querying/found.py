@@ -8,8 +8,10 @@ from typing import Sequence
 
 from harness.metrics.agreement import AGREEMENT, agreement
 from harness.records import Hit, Probe
+from harness.retrieval import HIT_COLUMNS, hit_rows
 
-HIT_COLUMNS = ["probe_id", "probe", "collection", "rank", "id", "text", "group", "distance"]
+__all__ = ["EXACT_COLUMNS", "HIT_COLUMNS", "OVERLAP_COLUMNS", "Found", "hit_rows"]
+
 # Each agreement figure with the index search, then with exact search over the same vectors.
 OVERLAP_COLUMNS = ["probe_id", "probe", "collection_a", "collection_b", "k", *AGREEMENT]
 EXACT_COLUMNS = [f"{m}_exact" for m in AGREEMENT]
@@ -44,19 +46,3 @@ class Found:
                     row.update({f"{m}_exact": float("nan") for m in AGREEMENT})
                 rows.append(row)
         return rows
-
-
-def hit_rows(probe: Probe, collection: str, hits: list[Hit]) -> list[dict]:
-    return [
-        {
-            "probe_id": probe.id,
-            "probe": probe.text,
-            "collection": collection,
-            "rank": rank,
-            "id": hit.id,
-            "text": hit.text,
-            "group": hit.group,
-            "distance": hit.distance,
-        }
-        for rank, hit in enumerate(hits, start=1)
-    ]

@@ -5,10 +5,11 @@ that every measure reads the same runs and each collection is scanned once per e
 from harness.retrieval.book import RunBook
 from harness.retrieval.queries import Queries
 from harness.retrieval.retrievers import BaselineRetriever, CollectionRetriever, Retriever
-from harness.retrieval.run import EXACT, INDEX, Run, RunKey
+from harness.retrieval.run import EXACT, HIT_COLUMNS, INDEX, Run, RunKey, hit_rows
 
 __all__ = [
     "EXACT",
+    "HIT_COLUMNS",
     "INDEX",
     "BaselineRetriever",
     "CollectionRetriever",
@@ -17,4 +18,5 @@ __all__ = [
     "Run",
     "RunBook",
     "RunKey",
+    "hit_rows",
 ]

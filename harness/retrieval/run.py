@@ -4,10 +4,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.records import Hit
+from harness.records import Hit, Probe
 from harness.retrieval.queries import Queries
 
 INDEX, EXACT = "index", "exact"
+# A hit as the files and tables show it: doc_id is the corpus's own id (the int64 one where it has none).
+HIT_COLUMNS = ["probe_id", "probe", "collection", "rank", "id", "doc_id", "text", "group", "distance"]
+
+
+def hit_rows(probe: Probe, collection: str, hits: list[Hit]) -> list[dict]:
+    """One row per hit of one probe, nearest first (rank 1)."""
+    return [
+        {
+            "probe_id": probe.id,
+            "probe": probe.text,
+            "collection": collection,
+            "rank": rank,
+            "id": hit.id,
+            "doc_id": hit.key,
+            "text": hit.text,
+            "group": hit.group,
+            "distance": hit.distance,
+        }
+        for rank, hit in enumerate(hits, start=1)
+    ]
 
 
 @dataclass(frozen=True)

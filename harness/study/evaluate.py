@@ -15,7 +15,7 @@ from harness.inputs import CorpusReader, load_probes, read_pairs, read_qrels
 from harness.manifest import RunManifest
 from harness.metrics import uncertainty
 from harness.models import load_model, resolve_model, similarity_note, with_prompts
-from harness.records import ModelRecord, Progress, ProgressFn
+from harness.records import ModelRecord, Probe, Progress, ProgressFn
 from harness.retrieval import RunBook
 from harness.store import VectorStore, connect, distinct_names, redact_uri
 from harness.store.external import attach_sidecars, collections_to_use
@@ -48,12 +48,18 @@ def read_inputs(
     pairs: str | Path | None = None,
     graded: str | Path | None = None,
     qrels: str | Path | None = None,
-    probes: str | Path | None = None,
+    probes: str | Path | Sequence[Probe] | None = None,
 ) -> StudyInputs:
-    """Parse every input file first, so a bad file fails before any model loads."""
+    """Parse every input file first, so a bad file fails before any model loads. ``probes``:
+    a probe file, or probes already read (a dataset's queries)."""
     pair_frame = read_pairs(pairs, "label") if pairs else None
     graded_frame = read_pairs(graded, "score") if graded else None
-    probe_list = load_probes(probes) if probes else None
+    given = probes is not None and not isinstance(probes, (str, Path))
+    probe_list: list[Probe] | None
+    if isinstance(probes, (str, Path)):
+        probe_list = load_probes(probes)
+    else:
+        probe_list = [p for p in probes if isinstance(p, Probe)] if probes is not None else None
     if qrels and probe_list is None:
         raise HarnessError("--qrels needs the probe file its probe ids refer to: pass --probes FILE")
     return StudyInputs(
@@ -65,7 +71,13 @@ def read_inputs(
         corpus_texts=[r.text for r in CorpusReader(corpus)] if corpus else None,
         paths={
             k: str(v) if v else None
-            for k, v in {"corpus": corpus, "pairs": pairs, "graded": graded, "qrels": qrels, "probes": probes}.items()
+            for k, v in {
+                "corpus": corpus,
+                "pairs": pairs,
+                "graded": graded,
+                "qrels": qrels,
+                "probes": None if given else probes,
+            }.items()
         },
     )
 
@@ -81,7 +93,7 @@ def evaluate(
     pairs: str | Path | None = None,
     graded: str | Path | None = None,
     qrels: str | Path | None = None,
-    probes: str | Path | None = None,
+    probes: str | Path | Sequence[Probe] | None = None,
     external: Sequence[str | Path] = (),
     query_prompt: str | None = None,
     document_prompt: str | None = None,

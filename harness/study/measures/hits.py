@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from harness.retrieval import HIT_COLUMNS, hit_rows
 from harness.study.base import Frames, Measure, StudyInputs, Table
 from harness.study.context import Context
-
-HIT_COLUMNS = ["probe_id", "probe", "collection", "rank", "id", "text", "group", "distance"]
 
 
 class Hits(Measure):
@@ -27,18 +26,5 @@ class Hits(Measure):
     def run(self, ctx: Context, inputs: StudyInputs) -> Frames:
         assert inputs.probes is not None
         found = ctx.search_texts([p.text for p in inputs.probes], ctx.settings.top_k)
-        rows = [
-            {
-                "probe_id": probe.id,
-                "probe": probe.text,
-                "collection": ctx.name,
-                "rank": rank,
-                "id": hit.id,
-                "text": hit.text,
-                "group": hit.group,
-                "distance": hit.distance,
-            }
-            for probe, hits in zip(inputs.probes, found)
-            for rank, hit in enumerate(hits, start=1)
-        ]
+        rows = [row for probe, hits in zip(inputs.probes, found) for row in hit_rows(probe, ctx.name, hits)]
         return {"hits": pd.DataFrame(rows, columns=HIT_COLUMNS)}
