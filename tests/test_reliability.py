@@ -335,6 +335,46 @@ def test_kill_9_while_writing_an_output_folder_leaves_the_earlier_run(tmp_path):
     assert (target / "hits.csv").read_text() == "next run\n" and not list(tmp_path.glob(".out.*"))
 
 
+def test_two_runs_into_one_output_folder_at_once_leave_one_whole_run(tmp_path):
+    target, go = tmp_path / "out", tmp_path / "go"
+    script = (
+        "import os, sys, time\n"
+        "from harness.errors import HarnessError\n"
+        "from harness.files import output_folder\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.01)\n"
+        "try:\n"
+        f"    with output_folder({str(target)!r}, ['*.csv']) as p:\n"
+        "        (p / 'a.csv').write_text(sys.argv[1]); time.sleep(1.5); (p / 'b.csv').write_text(sys.argv[1])\n"
+        "except HarnessError as exc:\n"
+        "    sys.exit(f'error: {exc}')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    runs = [
+        subprocess.Popen([PYTHON, "-c", script, token], stderr=subprocess.PIPE, text=True, env=env)
+        for token in ("first", "second")
+    ]
+    time.sleep(0.5)
+    go.touch()
+    ended = [(run.wait(timeout=60), run.stderr.read()) for run in runs]
+    assert sorted(code for code, _ in ended) == [0, 1], ended
+    refused = next(err for code, err in ended if code == 1)
+    assert refused.strip() == f"error: another run is writing {target}: wait for it to finish, or choose another folder"
+    a, b = (target / "a.csv").read_text(), (target / "b.csv").read_text()
+    assert a == b and a in ("first", "second")  # one whole run, not a mix
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_an_output_folder_name_of_255_bytes_is_written_and_a_longer_one_refused_in_words(tmp_path):
+    parent = tmp_path / "outputs"
+    longest = parent / ("r" * 255)
+    with output_folder(longest, ["*.csv"]) as partial:  # its hidden partial folder must fit too
+        (partial / "a.csv").write_text("whole\n")
+    assert (longest / "a.csv").read_text() == "whole\n" and [p.name for p in parent.iterdir()] == [longest.name]
+    with pytest.raises(HarnessError, match=r"is 256 bytes: a file name holds at most 255"):
+        with output_folder(parent / ("r" * 256), ["*.csv"]):
+            pass
+
+
 # --- secrets ----------------------------------------------------------------------------------
 
 
