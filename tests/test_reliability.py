@@ -289,6 +289,33 @@ def test_a_collection_named_twice_is_compared_once(run_cli, tiny_models, small_c
     }
 
 
+def test_an_ingest_killed_between_the_index_and_the_completion_mark_is_read_as_incomplete(
+    run_cli, tiny_models, small_corpus, tmp_path, monkeypatch
+):
+    from harness.store.milvus import MilvusStore
+
+    marked = MilvusStore.set_meta
+
+    def killed_at_the_mark(self, name, meta):
+        if meta.complete:  # the index is built; the process dies before marking the collection whole
+            raise KeyboardInterrupt
+        return marked(self, name, meta)
+
+    db = tmp_path / "window.db"
+    monkeypatch.setattr(MilvusStore, "set_meta", killed_at_the_mark)
+    result = run_cli("ingest", "--corpus", small_corpus, "--uri", db, "-m", tiny_models["tiny-a"], "--nlist", "2")
+    assert result.code == 130
+    monkeypatch.setattr(MilvusStore, "set_meta", marked)
+    with Store(str(db)) as store:
+        name = collection_name("tiny-a")
+        assert store.has_index(name) and store.collection_meta(name).complete is False
+    note = f"note: collection {name} is incomplete (ingest was interrupted): re-run harness ingest"
+    result = run_cli("query", "--uri", db, "--probe", "lamb", "--repeats", "0", "-o", tmp_path / "q")
+    assert result.code == 0 and note in result.out + result.err, result
+    result = run_cli("evaluate", "--uri", db, "--baselines", "none", "-o", tmp_path / "e")
+    assert result.code == 0 and note in result.out + result.err, result
+
+
 # --- output folders: whole or not at all ----------------------------------------------------------
 
 
