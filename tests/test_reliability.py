@@ -426,6 +426,30 @@ def test_a_password_with_at_signs_never_reaches_output_or_errors(run_cli):
     assert "secret" not in result.err + result.out and "pa%40ss" not in result.err + result.out
 
 
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://alice:a/Secr3t@127.0.0.1:{port}",
+        "http://alice:a?Secr3t@127.0.0.1:{port}",
+        "http://alice:a#Secr3t@127.0.0.1:{port}",
+        "http://alice:a@b/Secr3t@127.0.0.1:{port}/db",
+        "http://alice:Secr3t@127.0.0.1:{port}/x.db",
+        "https://alice:a/Secr3t@example.invalid/x.db",
+        "http://alice:Secr3t@127.0.0.1:99999",
+        "ftp://alice:a/Secr3t@127.0.0.1:{port}",
+    ],
+)
+def test_no_parse_error_shows_the_password_of_a_uri(run_cli, uri, tmp_path):
+    uri = uri.format(port=_free_port())
+    for command in (("collections",), ("query", "--probe", "lamb", "-o", tmp_path / "q")):
+        result = run_cli(*command, "--uri", uri)
+        line = _one_error_line(result)
+        assert line.startswith("error: bad Milvus URI") or line.startswith("error: cannot reach Milvus"), line
+        assert "Secr3t" not in result.err + result.out and "alice" not in result.err + result.out
+    assert "Secr3t" not in redact_uri(uri)
+    assert not list(tmp_path.parent.rglob("*Secr3t*"))  # nor was it taken for a path and created
+
+
 def test_a_credentialed_metrics_url_is_redacted_in_its_error(run_cli, tiny_models, small_corpus, tmp_path):
     from milvus_lite.adapter.grpc.server import start_server_in_thread
 

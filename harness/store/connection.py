@@ -39,15 +39,27 @@ def redact_uri(uri: str) -> str:
     if "://" not in uri:
         return uri
     scheme, rest = uri.split("://", 1)
-    authority, slash, path = rest.partition("/")
-    if "@" in authority:
-        authority = authority.rpartition("@")[2]
-    return f"{scheme}://{authority}{slash}{path}"
+    # Everything before the last "@" is taken for credentials, even past a "/", "?" or "#"
+    # (a password may hold any of them): a path with an "@" is cut short, a password never shown.
+    if "@" in rest:
+        rest = rest.rpartition("@")[2]
+    return f"{scheme}://{rest}"
+
+
+def _credentials(uri: str) -> str:
+    """What :func:`redact_uri` cuts away (empty when nothing)."""
+    rest = uri.split("://", 1)[1] if "://" in uri else ""
+    return rest.rpartition("@")[0]
 
 
 def check_server_uri(uri: str) -> None:
     """A server URI pymilvus can use, or one line saying what is wrong (never the credentials)."""
     shown = redact_uri(uri)
+    if any(c in _credentials(uri) for c in "/?#"):
+        raise StoreError(
+            f"bad Milvus URI {shown}: its credentials hold '/', '?' or '#', which end a URI's host part: "
+            "write them percent-encoded (%2F, %3F, %23), or pass them by --token or MILVUS_TOKEN"
+        )
     try:
         parts = urlsplit(uri)
         port = parts.port
@@ -169,6 +181,11 @@ def _open_lite(uri: str):
     from pymilvus import MilvusClient
     from pymilvus.exceptions import MilvusException
 
+    if "://" in uri:  # a server URL ending in .db: never read as a path (it may hold credentials)
+        raise StoreError(
+            f"bad Milvus URI {redact_uri(uri)}: a Milvus Lite database is a file path ending in .db, "
+            "a server is http(s)://host:port"
+        )
     path = Path(uri).expanduser().resolve()
     if not path.parent.is_dir():
         raise StoreError(f"cannot create Milvus Lite database {uri}: folder {path.parent} does not exist")
