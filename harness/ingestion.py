@@ -28,6 +28,7 @@ from harness.models import Embedder, ModelRef, load_model, resolve_model, simila
 from harness.records import DEFAULT_INDEX, CollectionMeta, CorpusRecord, IndexSpec, Progress, ProgressFn
 from harness.store import VectorStore, collection_name, connect, index_spec, redact_uri
 from harness.store.inserter import Inserter
+from harness.store.milvus import TEXT_CHARS
 
 EmbedderLoader = Callable[[ModelRef], Embedder]
 
@@ -50,6 +51,7 @@ class ModelIngest:
     total_s: float = 0.0
     nlist: int = 0
     duplicates_removed: int = 0
+    clipped: int = 0  # lines stored cut at TEXT_CHARS (their vectors use the full text)
     notes: list[str] = field(default_factory=list)
     index: str = ""  # type and build parameters, e.g. "HNSW M=16 efConstruction=200"
 
@@ -140,6 +142,7 @@ def _add_missing_rows(
                 encode_started = time.perf_counter()
                 vectors = embedder.encode(texts, batch_size, role="document")
                 result.truncated += embedder.count_truncated(texts)
+                result.clipped += sum(len(t) > TEXT_CHARS for t in texts)
                 result.encode_s += time.perf_counter() - encode_started
                 inserter.put([r.id for r in chunk], texts, [r.group for r in chunk], vectors)
                 result.rows_added += len(chunk)
@@ -148,6 +151,12 @@ def _add_missing_rows(
     finally:
         inserter.finish()
     result.insert_s = inserter.seconds
+    if result.clipped:
+        lines = "1 line" if result.clipped == 1 else f"{result.clipped} lines"
+        result.notes.append(
+            f"{name}: {lines} longer than {TEXT_CHARS:,} characters stored clipped to that length "
+            "(the text field's limit); their vectors use the full text, as the model reads it"
+        )
     if isinstance(embedder, CachedEmbedder):
         result.cache_hits = embedder.stats.hits
         if embedder.problem:

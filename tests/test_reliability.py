@@ -169,6 +169,38 @@ def test_rows_that_would_lose_or_mix_data_are_line_numbered_errors(tmp_path, con
     assert f"corpus {path}: {message}" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("c.jsonl", '{"text": "one", "group": "a"}\n{"group": "b"}\n', "line 2: no 'text' key (keys: group)"),
+        ("c.jsonl", '{"text": "one"}\n{"txt": "two"}\n', "line 2: no 'text' key (keys: txt)"),
+        ("c.csv", "text,group\none,a\ntwo\n", "line 3: 1 fields, the header has 2"),
+    ],
+)
+def test_a_row_without_its_text_is_a_line_numbered_error_in_jsonl_as_in_csv(run_cli, tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_text(content)
+    line = _one_error_line(run_cli("ingest", "--corpus", path, "--uri", tmp_path / "x.db", "-m", "hashing"))
+    assert line.startswith(f"error: corpus {path}: {message}")
+    assert not (tmp_path / "x.db").exists() or Store(str(tmp_path / "x.db")).harness_collections() == []
+
+
+def test_a_line_longer_than_the_text_field_is_stored_clipped_and_counted(run_cli, tiny_models, tmp_path):
+    from harness.store.milvus import TEXT_CHARS
+
+    corpus = tmp_path / "long.txt"
+    long_line = "river " * 4000  # 24,000 characters
+    corpus.write_text(f"a short line\n{long_line}\nanother short line\n")
+    db = tmp_path / "long.db"
+    result = run_cli("ingest", "--corpus", corpus, "--uri", db, "-m", tiny_models["tiny-a"], "--nlist", "1")
+    assert result.code == 0, result
+    assert f"1 line longer than {TEXT_CHARS:,} characters stored clipped" in " ".join(result.out.split())
+    with Store(str(db)) as store:
+        store.ensure_loaded("harness_tiny_a")
+        _, texts, _ = store.sample_rows("harness_tiny_a", 3)
+    assert sorted(len(t) for t in texts)[-1] == TEXT_CHARS == 16383
+
+
 def test_a_repeated_id_with_the_same_text_is_counted_as_an_id(tmp_path):
     path = tmp_path / "c.csv"
     path.write_text("id,text\n7,one\n7,one\n8,two\n")

@@ -37,6 +37,8 @@ META_KEY = "harness.meta"
 HARNESS_FIELDS = FieldNames()
 VECTOR_FIELD = HARNESS_FIELDS.vector
 TEXT_MAX = 65535
+# Characters of a line stored: VARCHAR's max_length counts bytes, and a character takes up to 4.
+TEXT_CHARS = TEXT_MAX // 4
 GROUP_MAX = 1024
 INSERT_BYTES = 16 << 20  # well under gRPC's 64 MiB message limit
 # What a server says when the index changed between two calls: another client dropped,
@@ -255,7 +257,7 @@ class MilvusStore:
                 write(
                     name,
                     [
-                        {"id": int(i), "text": t[: TEXT_MAX // 4], "group": g[: GROUP_MAX // 4], VECTOR_FIELD: v}
+                        {"id": int(i), "text": t[:TEXT_CHARS], "group": g[: GROUP_MAX // 4], VECTOR_FIELD: v}
                         for i, t, g, v in zip(
                             ids[start:stop], texts[start:stop], groups[start:stop], vectors[start:stop]
                         )
