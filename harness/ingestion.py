@@ -217,6 +217,18 @@ def _fitting_nlist(nlist: int | None, rows: int, result: ModelIngest) -> int | N
     return nlist
 
 
+def _build_or_drop(store: VectorStore, name: str, spec: IndexSpec, created: bool) -> None:
+    """Build the index; where the server refuses it (HNSW_SQ on Milvus 2.3) and this ingest
+    created the collection, drop it again: no collection of rows without an index is left."""
+    try:
+        store.build_index(name, spec)
+    except StoreError as exc:
+        if not created:
+            raise
+        store.drop_collection(name)
+        raise StoreError(f"{exc}; collection {name}, created by this ingest, was dropped") from None
+
+
 def ingest_model(
     store: VectorStore,
     reader: CorpusReader,
@@ -275,7 +287,7 @@ def ingest_model(
     estimate = result.rows_present if finished else store.row_count(name)
     spec = spec_for(estimate, _fitting_nlist(nlist, estimate, result))
     result.nlist, result.index = spec.nlist or 0, spec.describe()
-    store.build_index(name, spec)
+    _build_or_drop(store, name, spec, created=meta is None)
     result.rows_total = estimate if finished else store.row_count(name)
     if total_hint is not None and result.rows_total > total_hint:
         # More rows than records: an id stored twice (by an older harness, or two ingests
