@@ -114,6 +114,53 @@ def test_ctrl_c_during_ingest_says_interrupted_exits_130_and_a_rerun_finishes(ti
         assert store.row_count(name) == 10000 and store.collection_meta(name).complete is True
 
 
+def test_sigterm_during_ingest_says_terminated_exits_143_and_leaves_it_incomplete(tiny_models, tmp_path):
+    corpus, db = tmp_path / "big.txt", tmp_path / "term.db"
+    write_synthetic_corpus(corpus, 10000, seed=3)
+    process = _harness(
+        "ingest", "--corpus", corpus, "--uri", db, "--model", tiny_models["tiny-a"], "--chunk-size", "500", "--no-cache"
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _written(db) < 50_000:  # rows are going in
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 143, err[-2000:]
+    assert err.strip().splitlines()[-1] == "terminated" and "Traceback" not in err
+    with Store(str(db)) as store:
+        assert store.collection_meta(collection_name("tiny-a")).complete is False
+
+
+def test_sigterm_while_a_command_writes_its_output_folder_removes_the_partial_folder(tmp_path):
+    out = tmp_path / "out"
+    script = (
+        "import sys, time\n"
+        "import harness.querying\n"
+        "from harness.files import output_folder\n"
+        "def slow(*args, **kwargs):\n"
+        f"    with output_folder({str(out)!r}, ['*.csv']) as partial:\n"
+        "        (partial / 'hits.csv').write_text('half'); print('writing', flush=True); time.sleep(60)\n"
+        "harness.querying.query = slow\n"
+        "sys.argv = ['harness', 'query', '--probe', 'sweet lamb']\n"
+        "from harness.cli import main\n"
+        "main()\n"
+    )
+    process = subprocess.Popen(
+        [PYTHON, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert process.stdout.readline().strip() == "writing"
+    assert list(tmp_path.glob(".out.partial-*"))
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143 and err.strip() == "terminated", err[-2000:]
+    assert not list(tmp_path.glob(".out.*")) and not out.exists()  # nothing hidden left for the next run
+
+
 def test_ctrl_c_during_query_says_interrupted_and_exits_130(run_cli, monkeypatch):
     import harness.querying
 
