@@ -395,6 +395,26 @@ def test_an_ingest_killed_between_the_index_and_the_completion_mark_is_read_as_i
     assert result.code == 0 and note in result.out + result.err, result
 
 
+def test_a_small_corpus_ingest_shows_no_faiss_clustering_warning(tiny_models, small_corpus, tmp_path):
+    # 72 rows in 4 lists: fewer than FAISS's 39 training points per list, so it warns from C++
+    process = _harness(
+        "ingest", "--corpus", small_corpus, "--uri", tmp_path / "s.db", "-m", tiny_models["tiny-a"], "--nlist", "4"
+    )
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err[-2000:]
+    assert "WARNING clustering" not in err + out and "Traceback" not in err
+
+
+def test_the_faiss_filter_passes_every_other_line_through(capfd):
+    from harness.store.connection import faiss_clustering_quiet
+
+    with faiss_clustering_quiet():
+        os.write(2, b"WARNING clustering 72 points to 4 centroids: please provide at least 156 training points\n")
+        os.write(2, b"a line of its own\nWARNING: something else\n")
+        os.write(2, b"no newline at the end")
+    assert capfd.readouterr().err == "a line of its own\nWARNING: something else\nno newline at the end"
+
+
 # --- output folders: whole or not at all ----------------------------------------------------------
 
 

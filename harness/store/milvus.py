@@ -13,6 +13,7 @@ would scatter the calls of one client over several files.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -26,6 +27,7 @@ from harness.store.base import CollectionInfo
 from harness.store.connection import (
     DEFAULT_URI,
     capabilities,
+    faiss_clustering_quiet,
     milvus_errors,
     open_client,
     redact_uri,
@@ -287,6 +289,10 @@ class MilvusStore:
         looked at again, a few times, instead of failing the run."""
         self._writable(name)
         spec = index if isinstance(index, IndexSpec) else IndexSpec(nlist=index)
+        with faiss_clustering_quiet() if self.is_lite else contextlib.nullcontext():
+            self._build_index_retried(name, spec)
+
+    def _build_index_retried(self, name: str, spec: IndexSpec) -> None:
         with self._errors(f"flush {name}"):
             self.client.flush(name)
         for attempt in range(INDEX_RACE_TRIES):
