@@ -128,11 +128,10 @@ def _read_record(path: Path) -> dict:
 
 def check_root(root: str | Path) -> Path:
     """The results folder, refused in one line when it is a file (or holds a file named runs)."""
-    root = Path(root)
-    for path in (root, root / RUNS):
+    for path in (Path(root), Path(root) / RUNS):
         if path.exists() and not path.is_dir():
             raise HarnessError(f"results folder {path} is a file, not a folder: choose another --results")
-    return root
+    return Path(root)
 
 
 def list_runs(root: str | Path = DEFAULT_ROOT) -> list[RunParts]:
@@ -153,15 +152,12 @@ def list_runs(root: str | Path = DEFAULT_ROOT) -> list[RunParts]:
 def latest_run(root: str | Path = DEFAULT_ROOT) -> RunParts | None:
     """The run the ``latest`` pointer names (the newest run when the pointer is gone)."""
     pointer = check_root(root) / LATEST
-    try:
-        target: Path | None = None
-        if pointer.is_symlink():
-            target = pointer.resolve()
-        elif pointer.is_file():
-            target = Path(root) / pointer.read_text(encoding="utf-8").strip()
-        if target is not None and (target / RUN_FILE).is_file():
+    try:  # a damaged pointer (binary, a NUL byte) reads as a missing one: the newest run
+        linked = pointer.is_symlink()
+        target = pointer.resolve() if linked else Path(root) / pointer.read_text(encoding="utf-8").strip()
+        if (linked or pointer.is_file()) and (target / RUN_FILE).is_file():
             return run_parts(target)
-    except (HarnessError, OSError, ValueError):  # a damaged pointer (binary, a NUL byte): the newest run
+    except (HarnessError, OSError, ValueError):
         pass
     runs = list_runs(root)
     return runs[0] if runs else None
