@@ -102,9 +102,16 @@ def _locked(folder: Path) -> Iterator[None]:
     except ImportError:  # no flock: the live-partial check alone
         yield
         return
-    handle = os.open(folder, os.O_RDONLY)
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except OSError:  # a file system without flock: the live-partial check alone
+            pass
         yield
     finally:
         os.close(handle)
