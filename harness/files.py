@@ -3,6 +3,7 @@ engine), in an output folder that is swapped in whole so it is never half-writte
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from contextlib import contextmanager
@@ -80,12 +81,55 @@ def _entries_outside(folder: Path, patterns: Iterable[str]) -> list[str]:
     )
 
 
+NAME_MAX = 255  # bytes in one file name, on the file systems a run writes to
+
+
+def hidden_name(name: str, kind: str) -> str:
+    """``.NAME.KIND-`` (a PID follows), the hidden name of a folder's temporary copy; a name
+    too long to carry both is replaced by its hash, so the hidden name still fits NAME_MAX."""
+    hidden = f".{name}.{kind}-"
+    if len(hidden.encode()) + 12 > NAME_MAX:
+        hidden = f".harness-{hashlib.sha256(name.encode()).hexdigest()[:16]}.{kind}-"
+    return hidden
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """The folder locked against other harness processes for a moment (flock on the folder
+    itself, so nothing is left behind; released when the process dies)."""
+    try:
+        import fcntl
+    except ImportError:  # no flock: the live-partial check alone
+        yield
+        return
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except OSError:  # a file system without flock: the live-partial check alone
+            pass
+        yield
+    finally:
+        os.close(handle)
+
+
 def _restore_interrupted(target: Path) -> None:
-    """Leftovers of a run killed while it swapped folders: a partial folder is dropped; an
-    earlier run moved aside is put back if nothing replaced it."""
-    for partial in target.parent.glob(f".{target.name}.partial-*"):
+    """Leftovers of a run killed while it swapped folders: the partial folder of a dead
+    process is dropped; an earlier run moved aside is put back if nothing replaced it. A
+    partial folder whose process is alive is another run writing this folder: refused."""
+    for partial in target.parent.glob(hidden_name(target.name, "partial") + "*"):
+        pid = partial.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+            raise HarnessError(f"another run is writing {target}: wait for it to finish, or choose another folder")
         shutil.rmtree(partial, ignore_errors=True)
-    for old in sorted(target.parent.glob(f".{target.name}.old-*")):
+    for old in sorted(target.parent.glob(hidden_name(target.name, "old") + "*")):
+        pid = old.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+            continue  # another run in the middle of its swap
         if target.exists():
             shutil.rmtree(old, ignore_errors=True)
         else:
@@ -98,33 +142,41 @@ def output_folder(target: str | Path, patterns: Iterable[str]) -> Iterator[Path]
 
     A reader never finds a half-written folder, and nothing of an earlier run is left
     behind. An existing folder is replaced only when everything in it is of the kinds a run
-    writes (``patterns``); anything else in it is the user's, and the run is refused.
+    writes (``patterns``); anything else in it is the user's, and the run is refused. A
+    second run into a folder that another live run is writing is refused.
     """
     target = Path(target)
+    if len(target.name.encode()) > NAME_MAX:
+        raise HarnessError(
+            f"output folder name {target.name[:40]}... is {len(target.name.encode())} bytes: "
+            f"a file name holds at most {NAME_MAX}"
+        )
     if target.exists() and not target.is_dir():
         raise HarnessError(f"output path {target} is a file, not a folder")
     target.parent.mkdir(parents=True, exist_ok=True)
-    _restore_interrupted(target)
-    if target.exists():
-        foreign = _entries_outside(target, patterns)
-        if foreign:
-            raise HarnessError(
-                f"output folder {target} holds {', '.join(foreign[:3])}, which harness did not write: "
-                "choose another folder (a run replaces its folder whole)"
-            )
-    partial = target.parent / f".{target.name}.partial-{os.getpid()}"
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir()
+    partial = target.parent / f"{hidden_name(target.name, 'partial')}{os.getpid()}"
+    with _locked(target.parent):
+        _restore_interrupted(target)
+        if target.exists():
+            foreign = _entries_outside(target, patterns)
+            if foreign:
+                raise HarnessError(
+                    f"output folder {target} holds {', '.join(foreign[:3])}, which harness did not write: "
+                    "choose another folder (a run replaces its folder whole)"
+                )
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
     try:
         yield partial
         (partial / MARKER).write_text("written by harness; the folder is replaced whole by the next run\n")
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    old = target.parent / f".{target.name}.old-{os.getpid()}"
-    if target.exists():
-        os.rename(target, old)
-    os.rename(partial, target)
+    old = target.parent / f"{hidden_name(target.name, 'old')}{os.getpid()}"
+    with _locked(target.parent):
+        if target.exists():
+            os.rename(target, old)
+        os.rename(partial, target)
     shutil.rmtree(old, ignore_errors=True)
 
 

@@ -26,7 +26,7 @@ from harness.inputs import CorpusReader, chunked
 from harness.manifest import now
 from harness.models import Embedder, ModelRef, load_model, resolve_model, similarity_note, with_prompts
 from harness.records import DEFAULT_INDEX, CollectionMeta, CorpusRecord, IndexSpec, Progress, ProgressFn, Truncation
-from harness.store import VectorStore, collection_name, connect, index_spec, redact_uri
+from harness.store import TEXT_CHARS, VectorStore, collection_name, connect, index_spec, redact_uri
 from harness.store.inserter import Inserter
 
 EmbedderLoader = Callable[[ModelRef], Embedder]
@@ -52,6 +52,7 @@ class ModelIngest:
     total_s: float = 0.0
     nlist: int = 0
     duplicates_removed: int = 0
+    clipped: int = 0  # lines stored cut at TEXT_CHARS (their vectors use the full text)
     notes: list[str] = field(default_factory=list)
     index: str = ""  # type and build parameters, e.g. "HNSW M=16 efConstruction=200"
 
@@ -153,6 +154,7 @@ def _add_missing_rows(
                 texts = [r.text for r in chunk]
                 encode_started = time.perf_counter()
                 vectors = embedder.encode(texts, batch_size, role="document")
+                result.clipped += sum(len(t) > TEXT_CHARS for t in texts)
                 result.encode_s += time.perf_counter() - encode_started
                 inserter.put([r.id for r in chunk], texts, [r.group for r in chunk], vectors, [r.doc_id for r in chunk])
                 result.rows_added += len(chunk)
@@ -161,6 +163,12 @@ def _add_missing_rows(
     finally:
         inserter.finish()
     result.insert_s = inserter.seconds
+    if result.clipped:
+        lines = "1 line" if result.clipped == 1 else f"{result.clipped} lines"
+        result.notes.append(
+            f"{name}: {lines} longer than {TEXT_CHARS:,} characters stored clipped to that length "
+            "(the text field's limit); their vectors use the full text, as the model reads it"
+        )
     if isinstance(embedder, CachedEmbedder):
         result.cache_hits = embedder.stats.hits
         if embedder.problem:
@@ -225,6 +233,18 @@ def _fitting_nlist(nlist: int | None, rows: int, result: ModelIngest) -> int | N
         )
         return rows
     return nlist
+
+
+def _build_or_drop(store: VectorStore, name: str, spec: IndexSpec, created: bool) -> None:
+    """Build the index; where the server refuses it (HNSW_SQ on Milvus 2.3) and this ingest
+    created the collection, drop it again: no collection of rows without an index is left."""
+    try:
+        store.build_index(name, spec)
+    except StoreError as exc:
+        if not created:
+            raise
+        store.drop_collection(name)
+        raise StoreError(f"{exc}; collection {name}, created by this ingest, was dropped") from None
 
 
 def ingest_model(
@@ -297,7 +317,7 @@ def ingest_model(
     estimate = result.rows_present if finished else store.row_count(name)
     spec = spec_for(estimate, _fitting_nlist(nlist, estimate, result))
     result.nlist, result.index = spec.nlist or 0, spec.describe()
-    store.build_index(name, spec)
+    _build_or_drop(store, name, spec, created=meta is None)
     result.rows_total = estimate if finished else store.row_count(name)
     if total_hint is not None and result.rows_total > total_hint:
         # More rows than records: an id stored twice (by an older harness, or two ingests

@@ -21,6 +21,14 @@ from harness.records import CollectionMeta, ExternalCollection, FieldNames, Hit,
 from harness.store import Capabilities, CollectionInfo
 
 
+def min_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """The lowest cosine between matching rows: vectors from two runtimes or batchings are
+    compared by direction, never by an absolute tolerance tuned to one CPU."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    return float(((a * b).sum(axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)).min())
+
+
 class FakeEmbedder:
     def __init__(self, alias: str = "fake", dimension: int = 8, seed: int = 0, fingerprint: str | None = None):
         self.ref = ModelRef(alias, alias, None, alias)

@@ -150,6 +150,51 @@ def test_a_file_that_is_not_a_map_is_refused_in_one_line(tmp_path, make, reason)
     assert reason in str(caught.value) and "\n" not in str(caught.value)
 
 
+def _saved_ridge(path, **header_changes) -> dict:
+    x = _data(40, 4)
+    fitted = fit_map("ridge", x, x[:, :3])
+    MapFile(fitted, _header("ridge", 4, 3, params=fitted.params)).save(path)
+    with np.load(path) as raw:
+        contents = {name: raw[name] for name in raw.files}
+    header = json.loads(str(contents["header"]))
+    for key, value in header_changes.items():
+        if "." in key:
+            outer, inner = key.split(".")
+            header[outer][inner] = value
+        else:
+            header[key] = value
+    contents["header"] = np.array(json.dumps(header))
+    return contents
+
+
+def _truncated(path):
+    _saved_ridge(path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (_truncated, "not a numpy .npz archive"),
+        (lambda p: np.savez(p, **_saved_ridge(p, params="ridge")), "its params are not a mapping"),
+        (lambda p: np.savez(p, **_saved_ridge(p, heldout=[1])), "its heldout are not a mapping"),
+        (lambda p: np.savez(p, **_saved_ridge(p, **{"source.dimension": "4"})), "dimension '4' is not a whole"),
+        (lambda p: np.savez(p, **_saved_ridge(p, source="new")), "a space of its header is not a mapping"),
+        (lambda p: np.savez(p, **_saved_ridge(p, train_rows="300")), "its train_rows is not a whole number"),
+        (
+            lambda p: np.savez(p, **{**_saved_ridge(p), "array_weight": np.array([["a"] * 3] * 4)}),
+            "an array that does not hold numbers",
+        ),
+    ],
+)
+def test_a_damaged_or_mistyped_map_file_is_refused_in_one_line(tmp_path, make, reason):
+    path = tmp_path / "bad.npz"
+    make(path)
+    with pytest.raises(MapError, match="is not a harness map file") as caught:
+        load_map(path)
+    assert reason in str(caught.value) and "\n" not in str(caught.value)
+
+
 def test_a_newer_format_is_refused(tmp_path):
     path = tmp_path / "new.npz"
     np.savez(path, header=np.array(_header("ridge", 4, 3, format_version=99).to_json()))

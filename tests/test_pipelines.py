@@ -61,6 +61,25 @@ def test_ingest_resumes_after_a_failure_without_duplicates(corpus):
     assert again.rows_added == 0 and again.rows_present == len(LINES)
 
 
+def test_an_index_the_server_refuses_drops_the_collection_the_ingest_created(corpus, monkeypatch):
+    store, embedder = MemoryStore(), FakeEmbedder("fake-a")
+    name = "harness_fake_a"
+
+    def refused(self, collection, index):  # Milvus 2.3 on --index HNSW_SQ
+        raise StoreError(f"cannot build the index of {collection}: invalid index type: HNSW_SQ")
+
+    monkeypatch.setattr(MemoryStore, "build_index", refused)
+    with pytest.raises(StoreError, match=f"invalid index type: HNSW_SQ; collection {name}, created by this ingest"):
+        _ingest(store, corpus, embedder)
+    assert not store.has_collection(name)  # no collection of rows without an index left behind
+    monkeypatch.undo()
+    _ingest(store, corpus, embedder)
+    monkeypatch.setattr(MemoryStore, "build_index", refused)
+    with pytest.raises(StoreError, match="invalid index type") as caught:
+        _ingest(store, corpus, embedder, recreate=False)
+    assert "dropped" not in str(caught.value) and store.row_count(name) == len(LINES)  # an earlier one is kept
+
+
 def test_other_weights_under_the_same_name_are_refused(corpus):
     store = MemoryStore()
     _ingest(store, corpus, FakeEmbedder("fake-a", seed=0))

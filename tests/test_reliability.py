@@ -114,6 +114,53 @@ def test_ctrl_c_during_ingest_says_interrupted_exits_130_and_a_rerun_finishes(ti
         assert store.row_count(name) == 10000 and store.collection_meta(name).complete is True
 
 
+def test_sigterm_during_ingest_says_terminated_exits_143_and_leaves_it_incomplete(tiny_models, tmp_path):
+    corpus, db = tmp_path / "big.txt", tmp_path / "term.db"
+    write_synthetic_corpus(corpus, 10000, seed=3)
+    process = _harness(
+        "ingest", "--corpus", corpus, "--uri", db, "--model", tiny_models["tiny-a"], "--chunk-size", "500", "--no-cache"
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _written(db) < 50_000:  # rows are going in
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 143, err[-2000:]
+    assert err.strip().splitlines()[-1] == "terminated" and "Traceback" not in err
+    with Store(str(db)) as store:
+        assert store.collection_meta(collection_name("tiny-a")).complete is False
+
+
+def test_sigterm_while_a_command_writes_its_output_folder_removes_the_partial_folder(tmp_path):
+    out = tmp_path / "out"
+    script = (
+        "import sys, time\n"
+        "import harness.querying\n"
+        "from harness.files import output_folder\n"
+        "def slow(*args, **kwargs):\n"
+        f"    with output_folder({str(out)!r}, ['*.csv']) as partial:\n"
+        "        (partial / 'hits.csv').write_text('half'); print('writing', flush=True); time.sleep(60)\n"
+        "harness.querying.query = slow\n"
+        "sys.argv = ['harness', 'query', '--probe', 'sweet lamb']\n"
+        "from harness.cli import main\n"
+        "main()\n"
+    )
+    process = subprocess.Popen(
+        [PYTHON, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert process.stdout.readline().strip() == "writing"
+    assert list(tmp_path.glob(".out.partial-*"))
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143 and err.strip() == "terminated", err[-2000:]
+    assert not list(tmp_path.glob(".out.*")) and not out.exists()  # nothing hidden left for the next run
+
+
 def test_ctrl_c_during_query_says_interrupted_and_exits_130(run_cli, monkeypatch):
     import harness.querying
 
@@ -167,6 +214,38 @@ def test_rows_that_would_lose_or_mix_data_are_line_numbered_errors(tmp_path, con
     with pytest.raises(HarnessError) as caught:
         load_corpus(path)
     assert f"corpus {path}: {message}" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("c.jsonl", '{"text": "one", "group": "a"}\n{"group": "b"}\n', "line 2: no 'text' key (keys: group)"),
+        ("c.jsonl", '{"text": "one"}\n{"txt": "two"}\n', "line 2: no 'text' key (keys: txt)"),
+        ("c.csv", "text,group\none,a\ntwo\n", "line 3: 1 fields, the header has 2"),
+    ],
+)
+def test_a_row_without_its_text_is_a_line_numbered_error_in_jsonl_as_in_csv(run_cli, tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_text(content)
+    line = _one_error_line(run_cli("ingest", "--corpus", path, "--uri", tmp_path / "x.db", "-m", "hashing"))
+    assert line.startswith(f"error: corpus {path}: {message}")
+    assert not (tmp_path / "x.db").exists() or Store(str(tmp_path / "x.db")).harness_collections() == []
+
+
+def test_a_line_longer_than_the_text_field_is_stored_clipped_and_counted(run_cli, tiny_models, tmp_path):
+    from harness.store import TEXT_CHARS
+
+    corpus = tmp_path / "long.txt"
+    long_line = "river " * 4000  # 24,000 characters
+    corpus.write_text(f"a short line\n{long_line}\nanother short line\n")
+    db = tmp_path / "long.db"
+    result = run_cli("ingest", "--corpus", corpus, "--uri", db, "-m", tiny_models["tiny-a"], "--nlist", "1")
+    assert result.code == 0, result
+    assert f"1 line longer than {TEXT_CHARS:,} characters stored clipped" in " ".join(result.out.split())
+    with Store(str(db)) as store:
+        store.ensure_loaded("harness_tiny_a")
+        _, texts, _ = store.sample_rows("harness_tiny_a", 3)
+    assert sorted(len(t) for t in texts)[-1] == TEXT_CHARS == 16383
 
 
 def test_a_repeated_id_with_the_same_text_is_counted_as_an_id(tmp_path):
@@ -289,6 +368,53 @@ def test_a_collection_named_twice_is_compared_once(run_cli, tiny_models, small_c
     }
 
 
+def test_an_ingest_killed_between_the_index_and_the_completion_mark_is_read_as_incomplete(
+    run_cli, tiny_models, small_corpus, tmp_path, monkeypatch
+):
+    from harness.store.milvus import MilvusStore
+
+    marked = MilvusStore.set_meta
+
+    def killed_at_the_mark(self, name, meta):
+        if meta.complete:  # the index is built; the process dies before marking the collection whole
+            raise KeyboardInterrupt
+        return marked(self, name, meta)
+
+    db = tmp_path / "window.db"
+    monkeypatch.setattr(MilvusStore, "set_meta", killed_at_the_mark)
+    result = run_cli("ingest", "--corpus", small_corpus, "--uri", db, "-m", tiny_models["tiny-a"], "--nlist", "2")
+    assert result.code == 130
+    monkeypatch.setattr(MilvusStore, "set_meta", marked)
+    with Store(str(db)) as store:
+        name = collection_name("tiny-a")
+        assert store.has_index(name) and store.collection_meta(name).complete is False
+    note = f"note: collection {name} is incomplete (ingest was interrupted): re-run harness ingest"
+    result = run_cli("query", "--uri", db, "--probe", "lamb", "--repeats", "0", "-o", tmp_path / "q")
+    assert result.code == 0 and note in result.out + result.err, result
+    result = run_cli("evaluate", "--uri", db, "--baselines", "none", "-o", tmp_path / "e")
+    assert result.code == 0 and note in result.out + result.err, result
+
+
+def test_a_small_corpus_ingest_shows_no_faiss_clustering_warning(tiny_models, small_corpus, tmp_path):
+    # 72 rows in 4 lists: fewer than FAISS's 39 training points per list, so it warns from C++
+    process = _harness(
+        "ingest", "--corpus", small_corpus, "--uri", tmp_path / "s.db", "-m", tiny_models["tiny-a"], "--nlist", "4"
+    )
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err[-2000:]
+    assert "WARNING clustering" not in err + out and "Traceback" not in err
+
+
+def test_the_faiss_filter_passes_every_other_line_through(capfd):
+    from harness.store.connection import faiss_clustering_quiet
+
+    with faiss_clustering_quiet():
+        os.write(2, b"WARNING clustering 72 points to 4 centroids: please provide at least 156 training points\n")
+        os.write(2, b"a line of its own\nWARNING: something else\n")
+        os.write(2, b"no newline at the end")
+    assert capfd.readouterr().err == "a line of its own\nWARNING: something else\nno newline at the end"
+
+
 # --- output folders: whole or not at all ----------------------------------------------------------
 
 
@@ -335,6 +461,46 @@ def test_kill_9_while_writing_an_output_folder_leaves_the_earlier_run(tmp_path):
     assert (target / "hits.csv").read_text() == "next run\n" and not list(tmp_path.glob(".out.*"))
 
 
+def test_two_runs_into_one_output_folder_at_once_leave_one_whole_run(tmp_path):
+    target, go = tmp_path / "out", tmp_path / "go"
+    script = (
+        "import os, sys, time\n"
+        "from harness.errors import HarnessError\n"
+        "from harness.files import output_folder\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.01)\n"
+        "try:\n"
+        f"    with output_folder({str(target)!r}, ['*.csv']) as p:\n"
+        "        (p / 'a.csv').write_text(sys.argv[1]); time.sleep(1.5); (p / 'b.csv').write_text(sys.argv[1])\n"
+        "except HarnessError as exc:\n"
+        "    sys.exit(f'error: {exc}')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    runs = [
+        subprocess.Popen([PYTHON, "-c", script, token], stderr=subprocess.PIPE, text=True, env=env)
+        for token in ("first", "second")
+    ]
+    time.sleep(0.5)
+    go.touch()
+    ended = [(run.wait(timeout=60), run.stderr.read()) for run in runs]
+    assert sorted(code for code, _ in ended) == [0, 1], ended
+    refused = next(err for code, err in ended if code == 1)
+    assert refused.strip() == f"error: another run is writing {target}: wait for it to finish, or choose another folder"
+    a, b = (target / "a.csv").read_text(), (target / "b.csv").read_text()
+    assert a == b and a in ("first", "second")  # one whole run, not a mix
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_an_output_folder_name_of_255_bytes_is_written_and_a_longer_one_refused_in_words(tmp_path):
+    parent = tmp_path / "outputs"
+    longest = parent / ("r" * 255)
+    with output_folder(longest, ["*.csv"]) as partial:  # its hidden partial folder must fit too
+        (partial / "a.csv").write_text("whole\n")
+    assert (longest / "a.csv").read_text() == "whole\n" and [p.name for p in parent.iterdir()] == [longest.name]
+    with pytest.raises(HarnessError, match=r"is 256 bytes: a file name holds at most 255"):
+        with output_folder(parent / ("r" * 256), ["*.csv"]):
+            pass
+
+
 # --- secrets ----------------------------------------------------------------------------------
 
 
@@ -357,6 +523,30 @@ def test_a_password_with_at_signs_never_reaches_output_or_errors(run_cli):
     line = _one_error_line(result)
     assert f"cannot reach Milvus at http://127.0.0.1:{port}" in line
     assert "secret" not in result.err + result.out and "pa%40ss" not in result.err + result.out
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://alice:a/Secr3t@127.0.0.1:{port}",
+        "http://alice:a?Secr3t@127.0.0.1:{port}",
+        "http://alice:a#Secr3t@127.0.0.1:{port}",
+        "http://alice:a@b/Secr3t@127.0.0.1:{port}/db",
+        "http://alice:Secr3t@127.0.0.1:{port}/x.db",
+        "https://alice:a/Secr3t@example.invalid/x.db",
+        "http://alice:Secr3t@127.0.0.1:99999",
+        "ftp://alice:a/Secr3t@127.0.0.1:{port}",
+    ],
+)
+def test_no_parse_error_shows_the_password_of_a_uri(run_cli, uri, tmp_path):
+    uri = uri.format(port=_free_port())
+    for command in (("collections",), ("query", "--probe", "lamb", "-o", tmp_path / "q")):
+        result = run_cli(*command, "--uri", uri)
+        line = _one_error_line(result)
+        assert line.startswith("error: bad Milvus URI") or line.startswith("error: cannot reach Milvus"), line
+        assert "Secr3t" not in result.err + result.out and "alice" not in result.err + result.out
+    assert "Secr3t" not in redact_uri(uri)
+    assert not list(tmp_path.parent.rglob("*Secr3t*"))  # nor was it taken for a path and created
 
 
 def test_a_credentialed_metrics_url_is_redacted_in_its_error(run_cli, tiny_models, small_corpus, tmp_path):

@@ -286,6 +286,27 @@ def test_mistakes_are_one_line(run_cli, tmp_path, args, message):
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
+@pytest.mark.parametrize("garbage", [bytes(range(128, 256)), b"runs/a\0b", b"../../../nowhere"])
+def test_a_damaged_latest_pointer_falls_back_to_the_newest_run(run_cli, tmp_path, garbage):
+    run = NewRun("query", tmp_path, "base")
+    with run.folder() as folder:
+        _query_part(folder)
+    (tmp_path / LATEST).unlink()
+    (tmp_path / LATEST).write_bytes(garbage)
+    result = run_cli("runs", "--results", tmp_path)
+    assert result.code == 0 and "Traceback" not in result.err and f"{run.path.name} (latest)" in result.out, result
+    assert find_run(tmp_path, "latest").path == run.path
+
+
+def test_a_results_path_that_is_a_file_is_one_line(run_cli, tmp_path):
+    (tmp_path / "file.txt").write_text("not a folder")
+    for args in (("runs",), ("report",), ("query", "--probe", "x")):
+        result = run_cli(*args, "--results", tmp_path / "file.txt")
+        assert result.code == 1 and result.err.strip().splitlines() == [
+            f"error: results folder {tmp_path / 'file.txt'} is a file, not a folder: choose another --results"
+        ], result
+
+
 def test_the_measures_option_lists_every_registered_measure():
     from harness.cli.common import MeasuresOpt
     from harness.study import MEASURES

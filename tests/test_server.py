@@ -213,5 +213,7 @@ def test_real_milvus_server_in_a_private_network_namespace(tiny_models, small_co
     # after a restart Milvus 2.3 shows an earlier metadata write: said so, and ingest confirms it
     assert figures["restart"]["complete"] is False and "forgot the last metadata update" in figures["restart"]["note"]
     assert figures["restart"]["after_ingest"] == {"added": 0, "complete": True}
+    # HNSW_SQ on Milvus 2.3: refused at the index build, and the collection that ingest created is dropped
+    assert "was dropped" in figures["hnsw_sq"]["error"] and figures["hnsw_sq"]["left"] == []
     # a wrong token is named as such, once, not as a dead server
     assert "refused the credentials" in figures["auth"]["wrong"] and figures["auth"]["right"] >= 1

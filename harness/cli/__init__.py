@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
+from contextlib import contextmanager
+from typing import Iterator
 
 import typer
 
@@ -30,6 +34,30 @@ app.command()(compare.compare)
 app.command()(runs.runs)
 
 INTERRUPTED = 130
+TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process ended by it
+
+
+class _Signals:
+    terminated = False
+
+
+def _on_sigterm(signum, frame) -> None:
+    # Unwound as Ctrl-C is: partial folders removed, the collection left marked incomplete.
+    _Signals.terminated = True
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM handled as Ctrl-C while the block runs (main thread only; the handler before is put back)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def configure_process() -> None:
@@ -50,7 +78,9 @@ def configure_process() -> None:
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code: 0 done, 1 error, 2 usage error, 130 interrupted."""
+    """Run the CLI and return its exit code: 0 done, 1 error, 2 usage error, 130 interrupted
+    (Ctrl-C), 143 terminated (SIGTERM, under :func:`main`)."""
+    _Signals.terminated = False
     try:
         code = app(args=argv, prog_name="harness", standalone_mode=False)
     except typer.TyperException as exc:
@@ -76,6 +106,9 @@ def run(argv: list[str] | None = None) -> int:
             print(f"error: Milvus: {getattr(exc, 'message', exc)}", file=sys.stderr)
             return 1
         raise
+    if code == INTERRUPTED and _Signals.terminated:
+        print("terminated", file=sys.stderr)
+        return TERMINATED
     if code == INTERRUPTED:
         print("interrupted", file=sys.stderr)
         return INTERRUPTED
@@ -84,7 +117,9 @@ def run(argv: list[str] | None = None) -> int:
 
 def main() -> None:
     configure_process()
-    sys.exit(run())
+    with sigterm_as_interrupt():
+        code = run()
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -219,6 +219,8 @@ def columns_rows(
                 if name and name not in row and name not in {"id", "group"}:
                     raise source.fail(f": no column {name!r} given by {option}")
             checked = True
+        elif template is None and text_column not in row:  # an error, as a ragged CSV row is
+            raise source.fail(f": line {number}: no {text_column!r} key (keys: {', '.join(map(str, row))})")
         text = fill_template(template, row) if template is not None else row.get(text_column)
         own_id = row.get(id_column) if id_column else None
         group = row.get(group_column) if group_column else None

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,12 +66,34 @@ class MapHeader:
                     f"map file {path} has format version {data['format_version']}, newer than this harness reads "
                     f"({FORMAT_VERSION}): upgrade harness"
                 )
-            data["source"], data["target"] = Space(**data["source"]), Space(**data["target"])
+            data["source"], data["target"] = _space(data["source"]), _space(data["target"])
+            for name in ("params", "heldout"):
+                if not isinstance(data.get(name, {}), dict):
+                    raise ValueError(f"its {name} are not a mapping")
+            for name in ("train_rows", "seed"):
+                if not _whole(data.get(name)):
+                    raise ValueError(f"its {name} is not a whole number")
             return cls(**data)
         except MapError:
             raise
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise MapError(f"{path} is not a harness map file: {str(exc) or type(exc).__name__}") from None
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _space(data: Any) -> Space:
+    """One side of a header, its fields of the right types (a dimension given as "16" is not one)."""
+    if not isinstance(data, dict):
+        raise ValueError("a space of its header is not a mapping")
+    space = Space(**data)
+    if not _whole(space.dimension) or space.dimension < 1:
+        raise ValueError(f"dimension {space.dimension!r} is not a whole number >= 1")
+    if not all(isinstance(v, str) for v in (space.alias, space.fingerprint, space.spec, space.collection)):
+        raise ValueError("a model name or fingerprint of its header is not text")
+    return space
 
 
 def _plain(value: Any) -> Any:
@@ -142,7 +166,7 @@ def load_map(path: str | Path) -> MapFile:
             raise ValueError("a single array, not an archive")
         with data:
             contents = {name: data[name] for name in data.files}
-    except (OSError, ValueError, EOFError):
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):  # a truncated archive among them
         raise MapError(f"{path} is not a harness map file (not a numpy .npz archive)") from None
     if HEADER_KEY not in contents:
         raise MapError(f"{path} is not a harness map file (no header)")
@@ -150,11 +174,13 @@ def load_map(path: str | Path) -> MapFile:
     if header.kind not in KINDS:
         raise MapError(f"{path} is not a harness map file: unknown kind {header.kind!r}")
     arrays = {name.removeprefix("array_"): value for name, value in contents.items() if name.startswith("array_")}
-    space_map = KINDS[header.kind](arrays, header.params)
     try:
+        if any(value.dtype.kind not in "biuf" for value in arrays.values()):
+            raise ValueError("an array that does not hold numbers")
+        space_map = KINDS[header.kind](arrays, header.params)
         probe = np.zeros((1, header.source.dimension), dtype=np.float32)
         out = space_map(probe)
-    except (KeyError, ValueError, MapError) as exc:
+    except (KeyError, ValueError, TypeError, IndexError, MapError) as exc:
         raise MapError(f"{path} is not a harness map file: its arrays do not fit its header ({exc})") from None
     if out.shape != (1, header.target.dimension):
         raise MapError(

@@ -221,7 +221,11 @@ class OpenVinoSession:
         import openvino as ov
 
         threads = _threads()
-        config = {"INFERENCE_NUM_THREADS": threads} if threads else {}
+        # f32 said outright: on a CPU with bf16 (AVX-512 BF16, AMX) the CPU plugin otherwise
+        # computes in bf16, and the vectors are no longer torch's.
+        config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": "f32"}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = threads
         self.compiled = ov.Core().compile_model(str(path), "CPU", config)
         self.request = self.compiled.create_infer_request()
 

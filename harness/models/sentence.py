@@ -155,8 +155,10 @@ def _check_precision(variant: Variant, devices: list[str | None]) -> None:
 def _load_static(
     ref: ModelRef, torch_device: str | None, trust_remote_code: bool, progress: ProgressFn | None
 ) -> SentenceTransformerEmbedder:
-    from harness.models.static import distill_static
+    from harness.models.static import check_static_dims, distill_static, hidden_size
 
+    assert ref.path is not None
+    check_static_dims(ref, hidden_size(ref.path))
     base, _ = base_fingerprint(ref, trust_remote_code)
     folder = build_artefact(
         base, ref.variant, lambda staged: distill_static(ref, staged, torch_device, trust_remote_code, progress)

@@ -15,7 +15,7 @@ from typing import Iterator
 
 from harness.errors import ModelError
 from harness.models.specs import ModelRef
-from harness.models.variants import module_types, quiet_warnings
+from harness.models.variants import STATIC_DIMS, module_types, quiet_warnings
 from harness.records import Progress, ProgressFn
 
 
@@ -59,6 +59,26 @@ def _progress_into(progress: ProgressFn | None, stage: str) -> Iterator[None]:
         inference.tqdm = original
 
 
+def check_static_dims(ref: ModelRef, dimension: int | None) -> None:
+    """``@static-N`` above the model's own dimensions is refused, as ``@dim=N`` is (PCA cannot
+    make more); plain ``@static`` keeps at most the model's own."""
+    wanted = ref.variant.static_dims
+    if dimension and wanted and wanted != STATIC_DIMS and wanted > dimension:
+        raise ModelError(f"{ref.spec}: static-{wanted} is more than the model's {dimension} dimensions")
+
+
+def hidden_size(folder: Path) -> int | None:
+    """The transformer's width from its config.json (None where it says none)."""
+    try:
+        config = json.loads((transformer_folder(folder) / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    for key in ("hidden_size", "d_model", "dim", "n_embd"):
+        if isinstance(config, dict) and isinstance(config.get(key), int):
+            return int(config[key])
+    return None
+
+
 def distill_static(
     ref: ModelRef, staged: Path, device: str | None, trust_remote_code: bool, progress: ProgressFn | None
 ) -> None:
@@ -66,6 +86,7 @@ def distill_static(
     assert ref.path is not None
     if module_types(ref.path)[:1] != ["Transformer"]:
         raise ModelError(f"@{ref.variant.backend_label}: {ref.spec} has no Transformer module to distil")
+    check_static_dims(ref, hidden_size(ref.path))
     stage = f"{ref.alias}: distilling (once; cached)"
     if progress:
         progress(Progress(stage, 0, None))

@@ -222,12 +222,20 @@ def variant_kinds() -> list[dict]:
 
     gpu = "a GPU is present" if gpu_present() else "no GPU found: refused on CPU (2-5x slower there)"
     return [
-        {"variant": "@onnx", "what": "ONNX Runtime, fp32 (vectors equal torch's)", "needs": extra_state("onnx")},
+        {
+            "variant": "@onnx",
+            "what": "ONNX Runtime, fp32 (min cosine vs torch 0.9999999 on Blake)",
+            "needs": extra_state("onnx"),
+        },
         {"variant": "@onnx-qint8", "what": "ONNX Runtime, int8 weights per channel", "needs": extra_state("onnx")},
         {"variant": "@static, @static-N", "what": "model2vec distillation, N PCA dims", "needs": extra_state("static")},
         {"variant": "@dim=N", "what": "Matryoshka truncation to N dims, renormalised", "needs": "nothing"},
         {"variant": "@fp16, @bf16", "what": "half precision on the GPU", "needs": gpu},
-        {"variant": "@openvino", "what": "OpenVINO (CPU) on the ONNX export, fp32", "needs": extra_state("openvino")},
+        {
+            "variant": "@openvino",
+            "what": "OpenVINO (CPU) on the ONNX export, f32 asked for (min cosine vs torch 0.9999999 on Blake)",
+            "needs": extra_state("openvino"),
+        },
     ]
 
 

@@ -126,9 +126,17 @@ def _read_record(path: Path) -> dict:
 # --- listing and finding runs --------------------------------------------------------------------
 
 
+def check_root(root: str | Path) -> Path:
+    """The results folder, refused in one line when it is a file (or holds a file named runs)."""
+    for path in (Path(root), Path(root) / RUNS):
+        if path.exists() and not path.is_dir():
+            raise HarnessError(f"results folder {path} is a file, not a folder: choose another --results")
+    return Path(root)
+
+
 def list_runs(root: str | Path = DEFAULT_ROOT) -> list[RunParts]:
     """Every complete run under ROOT/runs, newest first (folders being written are hidden)."""
-    folder = Path(root) / RUNS
+    folder = check_root(root) / RUNS
     found = []
     if folder.is_dir():
         for path in folder.iterdir():
@@ -143,17 +151,14 @@ def list_runs(root: str | Path = DEFAULT_ROOT) -> list[RunParts]:
 
 def latest_run(root: str | Path = DEFAULT_ROOT) -> RunParts | None:
     """The run the ``latest`` pointer names (the newest run when the pointer is gone)."""
-    pointer = Path(root) / LATEST
-    target: Path | None = None
-    if pointer.is_symlink():
-        target = pointer.resolve()
-    elif pointer.is_file():
-        target = Path(root) / pointer.read_text(encoding="utf-8").strip()
-    if target is not None and (target / RUN_FILE).is_file():
-        try:
+    pointer = check_root(root) / LATEST
+    try:  # a damaged pointer (binary, a NUL byte) reads as a missing one: the newest run
+        linked = pointer.is_symlink()
+        target = pointer.resolve() if linked else Path(root) / pointer.read_text(encoding="utf-8").strip()
+        if (linked or pointer.is_file()) and (target / RUN_FILE).is_file():
             return run_parts(target)
-        except HarnessError:
-            pass
+    except (HarnessError, OSError, ValueError):
+        pass
     runs = list_runs(root)
     return runs[0] if runs else None
 
@@ -316,7 +321,7 @@ class NewRun:
                 "--name names a run kept under the results folder; --output writes the one folder you give: use one"
             )
         self.kind = kind
-        self.root = Path(root) if root is not None else DEFAULT_ROOT
+        self.root = check_root(root) if root is not None else DEFAULT_ROOT
         self.name = check_name(name) if name else ""
         self.output = Path(output) if output is not None else None
         self.created = datetime.now(timezone.utc)

@@ -3,6 +3,7 @@ pymilvus is imported only when a store is opened."""
 
 from harness.store.base import (
     COLLECTION_PREFIX,
+    TEXT_CHARS,
     Capabilities,
     CollectionInfo,
     VectorStore,
@@ -19,6 +20,7 @@ from harness.store.milvus import MilvusStore, Store, connect
 
 __all__ = [
     "COLLECTION_PREFIX",
+    "TEXT_CHARS",
     "Capabilities",
     "CollectionInfo",
     "DEFAULT_URI",

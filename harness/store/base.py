@@ -20,6 +20,9 @@ from harness.errors import HarnessError
 from harness.records import INDEX_TYPES, CollectionMeta, ExternalCollection, Hit, IndexSpec, index_type
 
 COLLECTION_PREFIX = "harness_"
+# Characters of a line a collection stores: the text field holds 65,535 bytes and a character
+# takes up to 4; a longer line is stored clipped (its vector is made from the whole line).
+TEXT_CHARS = 65535 // 4
 MAX_NLIST = 65536
 
 # Measured on milvus-lite 3.2.2: it builds these (FAISS underneath) and refuses IVF_PQ.

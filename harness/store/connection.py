@@ -6,7 +6,10 @@ harness as :class:`~harness.store.base.Capabilities`.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,15 +42,27 @@ def redact_uri(uri: str) -> str:
     if "://" not in uri:
         return uri
     scheme, rest = uri.split("://", 1)
-    authority, slash, path = rest.partition("/")
-    if "@" in authority:
-        authority = authority.rpartition("@")[2]
-    return f"{scheme}://{authority}{slash}{path}"
+    # Everything before the last "@" is taken for credentials, even past a "/", "?" or "#"
+    # (a password may hold any of them): a path with an "@" is cut short, a password never shown.
+    if "@" in rest:
+        rest = rest.rpartition("@")[2]
+    return f"{scheme}://{rest}"
+
+
+def _credentials(uri: str) -> str:
+    """What :func:`redact_uri` cuts away (empty when nothing)."""
+    rest = uri.split("://", 1)[1] if "://" in uri else ""
+    return rest.rpartition("@")[0]
 
 
 def check_server_uri(uri: str) -> None:
     """A server URI pymilvus can use, or one line saying what is wrong (never the credentials)."""
     shown = redact_uri(uri)
+    if any(c in _credentials(uri) for c in "/?#"):
+        raise StoreError(
+            f"bad Milvus URI {shown}: its credentials hold '/', '?' or '#', which end a URI's host part: "
+            "write them percent-encoded (%2F, %3F, %23), or pass them by --token or MILVUS_TOKEN"
+        )
     try:
         parts = urlsplit(uri)
         port = parts.port
@@ -169,6 +184,11 @@ def _open_lite(uri: str):
     from pymilvus import MilvusClient
     from pymilvus.exceptions import MilvusException
 
+    if "://" in uri:  # a server URL ending in .db: never read as a path (it may hold credentials)
+        raise StoreError(
+            f"bad Milvus URI {redact_uri(uri)}: a Milvus Lite database is a file path ending in .db, "
+            "a server is http(s)://host:port"
+        )
     path = Path(uri).expanduser().resolve()
     if not path.parent.is_dir():
         raise StoreError(f"cannot create Milvus Lite database {uri}: folder {path.parent} does not exist")
@@ -195,3 +215,54 @@ def release_lite(uri: str) -> None:
         server_manager_instance.release_server(str(Path(uri).expanduser().resolve()))
     except Exception:
         pass
+
+
+FAISS_CLUSTERING_WARNING = b"WARNING clustering "
+
+
+@contextmanager
+def faiss_clustering_quiet() -> Iterator[None]:
+    """Drop FAISS's "WARNING clustering N points to K centroids" lines while the block runs.
+
+    Milvus Lite trains IVF lists with FAISS in this process, and FAISS prints that warning
+    from C++ straight to file descriptor 2 when a segment has fewer than 39 rows per list:
+    noise beside the harness's own note on nlist. Everything else written to fd 2 passes
+    through unchanged (a line that might be the warning is held until its end).
+    """
+    try:
+        saved = os.dup(2)
+        read, write = os.pipe()
+    except OSError:
+        yield
+        return
+    sys.stderr.flush()
+    os.dup2(write, 2)
+    os.close(write)
+
+    def pump() -> None:
+        pending = b""
+        while True:
+            chunk = os.read(read, 65536)
+            if not chunk:
+                break
+            pending += chunk
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                if not line.startswith(FAISS_CLUSTERING_WARNING):
+                    os.write(saved, line + b"\n")
+            if pending and not FAISS_CLUSTERING_WARNING.startswith(pending[: len(FAISS_CLUSTERING_WARNING)]):
+                os.write(saved, pending)
+                pending = b""
+        if pending and not pending.startswith(FAISS_CLUSTERING_WARNING):
+            os.write(saved, pending)
+        os.close(read)
+
+    thread = threading.Thread(target=pump, name="faiss-stderr-filter", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # closes the pipe's last write end: the pump reads to its end
+        thread.join(timeout=5)
+        os.close(saved)

@@ -13,6 +13,7 @@ would scatter the calls of one client over several files.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -22,10 +23,11 @@ import numpy as np
 
 from harness.errors import StoreError
 from harness.records import DOC_ID_MAX, CollectionMeta, ExternalCollection, FieldNames, Hit, IndexSpec, SearchParams
-from harness.store.base import CollectionInfo
+from harness.store.base import TEXT_CHARS, CollectionInfo
 from harness.store.connection import (
     DEFAULT_URI,
     capabilities,
+    faiss_clustering_quiet,
     milvus_errors,
     open_client,
     redact_uri,
@@ -284,7 +286,7 @@ class MilvusStore:
             for start in range(0, len(ids), step):
                 stop = start + step
                 rows = [
-                    {"id": int(i), "text": t[: TEXT_MAX // 4], "group": g[: GROUP_MAX // 4], VECTOR_FIELD: v}
+                    {"id": int(i), "text": t[:TEXT_CHARS], "group": g[: GROUP_MAX // 4], VECTOR_FIELD: v}
                     for i, t, g, v in zip(ids[start:stop], texts[start:stop], groups[start:stop], vectors[start:stop])
                 ]
                 if keep_doc_ids:
@@ -324,6 +326,10 @@ class MilvusStore:
         looked at again, a few times, instead of failing the run."""
         self._writable(name)
         spec = index if isinstance(index, IndexSpec) else IndexSpec(nlist=index)
+        with faiss_clustering_quiet() if self.is_lite else contextlib.nullcontext():
+            self._build_index_retried(name, spec)
+
+    def _build_index_retried(self, name: str, spec: IndexSpec) -> None:
         with self._errors(f"flush {name}"):
             self.client.flush(name)
         for attempt in range(INDEX_RACE_TRIES):

@@ -17,7 +17,7 @@ from harness.metrics import uncertainty
 from harness.models import load_model, resolve_model, similarity_note, with_prompts
 from harness.records import ModelRecord, Probe, Progress, ProgressFn
 from harness.retrieval import RunBook
-from harness.store import VectorStore, connect, distinct_names, redact_uri
+from harness.store import VectorStore, connect, distinct_names, incomplete_note, redact_uri
 from harness.store.external import attach_sidecars, collections_to_use
 from harness.study.base import Frames, Measure, StudyInputs, StudyPlan, StudySettings
 from harness.study.context import BaselineContext, CollectionContext, Context, EmbedderLoader, ModelContext
@@ -256,6 +256,7 @@ def _collection_setup(
     collection_contexts = [
         CollectionContext(store, name, store.require_collection(name), settings, load, book) for name in names
     ]
+    notes += [note for c in collection_contexts if (note := incomplete_note(store, c.name, c.meta))]
     wanted = [m for m in measures if m.wanted(inputs)]
     for collection in collection_contexts:
         for measure in wanted:
