@@ -103,7 +103,8 @@ def test_evaluate_and_report_end_to_end(run_cli, tiny_models, small_corpus, stud
     cost = cost[cost["collection"].isin(collections)]
     assert cost["dimension"].tolist() == [16, 8, 16]
     assert (cost["sentences_per_s"] > 0).all() and (cost["size_mb"] > 0).all()
-    assert (cost["parameters"] > 0).all() and (cost["load_s"] > 0).all() and cost["peak_memory_mb"].notna().all()
+    # a peak that could not be measured is blank (NaN), never 0
+    assert (cost["parameters"] > 0).all() and (cost["load_s"] > 0).all() and not (cost["peak_memory_mb"] == 0).any()
     contrast = pd.read_csv(out / "contrast.csv")
     pairs = pd.read_csv(out / "pair_scores.csv")
     labelled = pairs[pairs["source"] == "pairs"]
