@@ -32,7 +32,7 @@ from harness.cli.common import (
 )
 from harness.cli.ingest import print_ingest
 from harness.cli.query import print_query
-from harness.cli.study import show_study
+from harness.cli.study import CurrentOpt, DetailsOpt, print_recommendation, show_study
 from harness.errors import HarnessError
 
 
@@ -84,6 +84,12 @@ def compare(
     no_cache: NoCacheOpt = False,
     query_prompt: QueryPromptOpt = None,
     document_prompt: DocumentPromptOpt = None,
+    current: CurrentOpt = None,
+    details: DetailsOpt = False,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the recommendation and its figures as one JSON object, and nothing else."),
+    ] = False,
     config: ConfigOpt = None,
 ):
     """Ingest every model, query, evaluate and report, in one process and one run folder."""
@@ -95,7 +101,14 @@ def compare(
         raise HarnessError("no model: pass --model NAME (harness models lists the packaged ones)")
     if probes is None:
         raise HarnessError("no probes: pass --probes FILE")
+    from harness.output.verdict import check_current
+
+    check_current(current, model)
     out = console()
+    if as_json:  # stdout carries the JSON alone; the progress bar goes to stderr
+        from rich.console import Console
+
+        out = Console(stderr=True, highlight=False)
     with progress_bar(out) as progress:
         done = run_compare(
             corpus,
@@ -126,7 +139,18 @@ def compare(
             output=output,
             progress=progress,
         )
+    if current is not None and done.report is not None:  # the run's report, for this current model
+        from harness.output.report import rewrite_html
+        from harness.runs import STUDY
+
+        rewrite_html(done.study, done.run / STUDY, done.report, done.query_dir, current)
+    if as_json:
+        from harness.output.report import verdict_json
+
+        typer.echo(verdict_json(done.study, done.query_dir, current, run=str(done.run), report=str(done.report)))
+        return
     print_ingest(out, done.ingest)
     print_query(out, done.query, show=show, top_k=top_k, repeats=repeats)
-    show_study(out, done.study, done.query_dir)
+    verdict = show_study(out, done.study, done.query_dir, current=current, details=details)
     out.print(f"run {done.run}; report {done.report}")
+    print_recommendation(out, verdict)
