@@ -139,11 +139,13 @@ def compare(
             output=output,
             progress=progress,
         )
-    if current is not None and done.report is not None:  # the run's report, for this current model
+    if current is not None and done.report is not None:  # the run's report (and its copy), for this current model
+        from harness.cli.study import _root
         from harness.output.report import rewrite_html
-        from harness.runs import STUDY
+        from harness.runs import REPORT, STUDY
 
-        rewrite_html(done.study, done.run / STUDY, done.report, done.query_dir, current)
+        copy = None if output is not None else _root(results) / REPORT
+        rewrite_html(done.study, done.run / STUDY, done.report, done.query_dir, current, copy)
     if as_json:
         from harness.output.report import verdict_json
 

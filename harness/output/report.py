@@ -11,7 +11,7 @@ import pandas as pd
 
 from harness.aligning import load_align
 from harness.errors import HarnessError
-from harness.files import output_folder, replace_file
+from harness.files import output_folder, replace_copy, replace_file
 from harness.output.html import report_html
 from harness.output.present import Names
 from harness.output.verdict import Verdict, build_verdict
@@ -248,9 +248,19 @@ def verdict_json(study: Study, query_dir: str | Path | None, current: str | None
     return json.dumps({**verdict.to_dict(names), **extra, "notes": list(study.warnings)}, indent=2)
 
 
-def rewrite_html(study: Study, study_dir: str | Path, html: str | Path, query_dir: str | Path | None, current: str):
+def rewrite_html(
+    study: Study,
+    study_dir: str | Path,
+    html: str | Path,
+    query_dir: str | Path | None,
+    current: str,
+    copy: str | Path | None = None,
+) -> Path:
     """The report again, over the plots already in ``study_dir`` (study.json lists them), for
-    another current model: the plots do not depend on it."""
+    another current model (the plots do not depend on it); ``copy``: replaced by it too."""
     listed = json.loads((Path(study_dir) / "study.json").read_text()).get("plots") or {}
     plots = {name: Path(study_dir) / path for name, path in listed.items()}
-    return write_html(study, html, query_dir=query_dir, plot_paths=plots, current=current)
+    written = write_html(study, html, query_dir=query_dir, plot_paths=plots, current=current)
+    if copy is not None:
+        replace_copy(written, copy)
+    return written
