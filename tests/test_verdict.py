@@ -290,3 +290,25 @@ def test_kendall_tau_without_enough_shared_results_reads_n_a():
     )  # fmt: skip
     table = view("agreement", frame, Names())
     assert table.frame.loc[0, "Kendall τ, exact search [95% CI]"] == "n/a"
+
+
+@pytest.mark.parametrize("spread", [10.0, 1000.0])  # a linear axis, and a log one
+def test_the_quality_cost_plot_draws_bm25_as_a_baseline_at_the_left_edge(tmp_path, monkeypatch, spread):
+    from harness.output import plots
+
+    drawn = {}
+    monkeypatch.setattr(plots, "_save", lambda fig, path: drawn.setdefault("fig", fig) and path)
+    front = pd.DataFrame(
+        {"collection": ["harness_m1", "harness_m2", BM25, HASHING], "quality": [0.4, 0.3, 0.5, 0.1],
+         "cost": [spread, 1.0, 0.0, 0.5], "measured": [True, True, False, True],
+         "on_front": [False, False, True, False]}
+    )  # fmt: skip
+    plots.quality_cost(front, "nDCG@10", tmp_path / "q.png", Names(_manifest("m1", "m2")["collections"]))
+    ax = drawn["fig"].axes[0]
+    points = {c.get_label(): c for c in ax.collections}
+    assert {"m1", "m2", "BM25 (baseline)", "hashing (baseline)"} <= set(points)
+    assert points["BM25 (baseline)"].get_hatch() and points["hashing (baseline)"].get_hatch()
+    assert not points["m1"].get_hatch()
+    x = {label: point.get_offsets()[0][0] for label, point in points.items()}
+    assert x["BM25 (baseline)"] < min(x["m1"], x["m2"], x["hashing (baseline)"])  # left of every measured cost
+    assert "Pareto front" in [t.get_text() for t in ax.get_legend().get_texts()]
