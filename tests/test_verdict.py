@@ -95,8 +95,8 @@ def test_when_bm25_ties_with_every_model_the_first_sentence_says_keyword_search(
     verdict = build_verdict(study)
     said = _sentences(verdict)
     assert said["quality"] == (
-        "Keyword search is as good as any model here: the best model, m1, scores nDCG@10 -0.100 [-0.200, 0.020] "
-        "against BM25 (exact search); consider hybrid search."
+        "Keyword search is as good as any model here: the best model, m1, differs from BM25 by nDCG@10 -0.100 "
+        "[-0.200, 0.020] (exact search); consider hybrid search."
     )
     quality = verdict.sentences[0]
     assert (quality.figure, quality.low, quality.high, quality.table) == (-0.10, -0.20, 0.02, "paired")
@@ -146,8 +146,8 @@ def test_models_that_tie_are_named_and_the_cheapest_of_them_recommended():
         "choose among them by cost."
     )
     assert said["cost"] == (
-        "The cheapest at no measurable loss is m2: 1.00 s per 1,000 sentences encoded against m1's 10.00, at "
-        "nDCG@10 -0.020 [-0.050, 0.010] from it."
+        "The cheapest at no measurable loss is m2: 1.00 s per 1,000 sentences encoded against m1's 10.00, differing "
+        "from it by nDCG@10 -0.020 [-0.050, 0.010]."
     )
     assert said["change"] == (
         "Switching from m1 (current) to m2 changes some of the results: they share 72% [62%, 82%] of their top 10 "
@@ -179,7 +179,7 @@ def test_a_clear_winner_is_named_with_its_lead_and_what_cheaper_retrievers_lose(
     )
     assert said["cost"] == (
         "Nothing cheaper matches it: the best cheaper retriever, m2 (1.00 s per 1,000 sentences encoded against "
-        "10.00), scores nDCG@10 -0.200 [-0.300, -0.100] from it."
+        "10.00), differs from it by nDCG@10 -0.200 [-0.300, -0.100]."
     )
 
 

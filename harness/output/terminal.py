@@ -137,6 +137,5 @@ def print_recommendation(console: Console, verdict) -> None:
     where = f"{verdict.search}; " if verdict.search else ""
     console.print(f"[bold]Recommendation[/] ({where}95% intervals; a difference whose interval includes 0 is a tie)")
     for number, sentence in enumerate(verdict.sentences, 1):
-        console.print(
-            f"  {number}. {_escape(sentence.text)} [dim](see the {LINKS.get(sentence.table, sentence.table)})[/]"
-        )
+        see = f" [dim](see the {LINKS.get(sentence.table, sentence.table)})[/]" if sentence.table else ""
+        console.print(f"  {number}. {_escape(sentence.text)}{see}")

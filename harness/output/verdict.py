@@ -53,7 +53,7 @@ class Finding:
 @dataclass
 class Sentence:
     """One sentence of the recommendation: the question it answers, its figure and interval,
-    and the table behind it (its anchor in the report is ``table-<table>``)."""
+    and the table behind it (its anchor in the report is ``table-<table>``; "" for none)."""
 
     question: str
     text: str
@@ -310,8 +310,8 @@ def _quality_sentence(verdict: Verdict, study: Study, names: Names, q: Quality) 
             lead = "Keyword search" if baseline == NO_MODEL else f"The {baseline_title(baseline)} baseline"
             close = "consider hybrid search" if baseline == NO_MODEL else "the models add nothing measurable"
             text = (
-                f"{lead} {verb} here: the best model, {_named(names, best)}, scores {q.short} "
-                f"{_difference(compared, q.kind)} against {_named(names, baseline)}{where}; {close}."
+                f"{lead} {verb} here: the best model, {_named(names, best)}, differs from {_named(names, baseline)} "
+                f"by {q.short} {_difference(compared, q.kind)}{where}; {close}."
             )
             verdict.say(Sentence("quality", text, table, **_figures(compared), figures=figure))
             return [baseline, *_tied(study, q, scores, baseline)]
@@ -371,7 +371,8 @@ def _cost_sentence(verdict: Verdict, study: Study, names: Names, q: Quality, equ
         compared = _paired(study, q.metric, cheapest, pick)
         text = (
             f"The cheapest at no measurable loss is {_named(names, cheapest)}: {_cost(costs[cheapest])} {unit} against "
-            f"{_named(names, pick)}'s {_cost(costs[pick])}, at {q.short} {_difference(compared, q.kind)} from it."
+            f"{_named(names, pick)}'s {_cost(costs[pick])}, differing from it by {q.short} "
+            f"{_difference(compared, q.kind)}."
         )
         verdict.say(Sentence("cost", text, "cost", **_figures(compared), figures=figures))
         return cheapest
@@ -393,8 +394,8 @@ def _cost_sentence(verdict: Verdict, study: Study, names: Names, q: Quality, equ
     compared = _paired(study, q.metric, best_cheaper, pick)
     text = (
         f"Nothing cheaper matches it: the best cheaper retriever, {_named(names, best_cheaper)} "
-        f"({_cost(costs[best_cheaper])} {unit} against {_cost(costs[pick])}), scores {q.short} "
-        f"{_difference(compared, q.kind)} from it."
+        f"({_cost(costs[best_cheaper])} {unit} against {_cost(costs[pick])}), differs from it by {q.short} "
+        f"{_difference(compared, q.kind)}."
     )
     verdict.say(Sentence("cost", text, "cost", **_figures(compared), figures=figures))
     return pick
@@ -492,7 +493,7 @@ def _map_sentence(
     if is_baseline(target):
         what = "a full-text index over the stored text" if target == NO_MODEL else "vectors from the hashing baseline"
         text = f"{_named(names, target)} needs no model's vectors: switching to it means {what}, not a map."
-        verdict.say(Sentence("map", text, "alignment"))
+        verdict.say(Sentence("map", text, ""))  # nothing measured behind it: no table
         return
     map_found = _best_map(aligned)
     if map_found is not None:
