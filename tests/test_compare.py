@@ -211,7 +211,9 @@ def test_compare_through_the_cli_then_evaluate_reads_its_query_and_report_shows_
     first = run_cli("compare", *common, "--nprobe", "1", "--name", "narrow")
     assert first.code == 0, first
     assert "Retrieval with relevance judgements" in first.out and "rows_added" in first.out
-    assert "report" in first.out.splitlines()[-1]
+    # the run and its report are named, then the output ends with the recommendation
+    ending = first.out[first.out.index("\nrun ") :]
+    assert "report" in ending and "\nRecommendation" in ending and ending.splitlines()[-1].startswith("  ")
     second = run_cli("compare", *common, "--nprobe", "4", "--name", "wide", "--measures", "retrieval,agreement")
     assert second.code == 0, second
     listed = run_cli("runs", "--results", results)
@@ -299,3 +301,12 @@ def test_compare_json_is_one_object_on_stdout_and_current_names_the_model_switch
     page = (results / "report.html").read_text()
     assert all(html.escape(s["text"]) in page for s in sentences)
     assert found["report"] and found["run"].startswith(str(results))
+
+
+def test_evaluate_with_an_unknown_current_model_keeps_the_study_and_says_so_in_one_line(run_cli, tiny_models, tmp_path):
+    results = tmp_path / "results"
+    done = run_cli("evaluate", "-m", tiny_models["tiny-a"], "--pairs", CORPORA / "pairs.csv", "--repeats", "1",
+                   "--results", results, "--current", "tiny-z")  # fmt: skip
+    assert done.code == 1 and done.err == "error: --current tiny-z: not one of the models compared (models: tiny-a)\n"
+    (run,) = (results / "runs").iterdir()  # the study was not thrown away
+    assert (run / "study" / "contrast.csv").is_file() and (run / "report.html").is_file()
