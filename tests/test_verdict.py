@@ -312,3 +312,14 @@ def test_the_quality_cost_plot_draws_bm25_as_a_baseline_at_the_left_edge(tmp_pat
     x = {label: point.get_offsets()[0][0] for label, point in points.items()}
     assert x["BM25 (baseline)"] < min(x["m1"], x["m2"], x["hashing (baseline)"])  # left of every measured cost
     assert "Pareto front" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_kendall_tau_over_fewer_probes_says_how_many_and_over_one_has_no_interval():
+    rows = []
+    for pair, tau_items in (("b", 8), ("c", 1)):
+        for metric, value, items in (("overlap_at_k", 0.3, 15), ("kendall_tau", 0.5, tau_items)):
+            rows.append({"collection_a": "a", "collection_b": pair, "k": 10, "metric": metric, "items": items,
+                         "value": value, "value_ci_low": value - 0.1, "value_ci_high": value + 0.1, "exact": value,
+                         "exact_ci_low": value - 0.1, "exact_ci_high": value + 0.1, "index_loss": 0.0})  # fmt: skip
+    cells = view("agreement", pd.DataFrame(rows), Names()).frame["Kendall τ, exact search [95% CI]"].tolist()
+    assert cells == ["0.500 [0.400, 0.600] (8 of 15)", "0.500 (1 of 15)"]

@@ -86,7 +86,7 @@ def efficiency(cost: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path | N
     """Size on disk vs time to encode the corpus; marker size follows the dimension."""
     if cost.empty:
         return None
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = plt.subplots(figsize=(7.5, 4))  # the legend takes the right of it
     sizes = cost["dimension"].astype(float)
     for row, size in zip(cost.itertuples(index=False), sizes):
         label = f"{names(row.collection)} ({row.dimension}-d)"

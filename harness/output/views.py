@@ -110,8 +110,11 @@ def _agreement(frame: pd.DataFrame, names: Names) -> PeopleTable:
     rows = []
     exact = "exact" in frame and frame["exact"].notna().any()
     shown = "exact" if exact else "value"
+    probes: list[tuple[int, int]] = []  # per pair: probes behind tau, probes in all
     for (a, b), part in frame.groupby(["collection_a", "collection_b"], sort=False):
         by = part.set_index("metric")
+        if "items" in by and "kendall_tau" in by.index:
+            probes.append((int(by.loc["kendall_tau", "items"]), int(by["items"].max())))
         row: dict = {"collection_a": a, "collection_b": b}
         for metric in ("overlap_at_k", "rbo", "kendall_tau"):
             if metric in by.index:
@@ -126,12 +129,18 @@ def _agreement(frame: pd.DataFrame, names: Names) -> PeopleTable:
     tau = "Kendall τ [95% CI]"
     if tau in table.frame:  # no figure where no probe shares three results: n/a, not a dash
         table.frame[tau] = table.frame[tau].replace("–", "n/a")
+        if len(probes) == len(table.frame):  # a tau over fewer probes says on how many; over one, no interval
+            table.frame[tau] = [
+                cell if n == total or cell == "n/a" else (cell.split(" [")[0] if n < 2 else cell) + f" ({n} of {total})"
+                for cell, (n, total) in zip(table.frame[tau], probes)
+            ]
     if exact:
         titles = ("Overlap@k", "RBO", "Kendall τ")
         table = _renamed_titles(table, {f"{t} [95% CI]": f"{t}, exact search [95% CI]" for t in titles})
-    table.note = (
-        "Exact search over the same stored vectors, as the recommendation quotes; " if exact else ""
-    ) + "Kendall τ is over the results both lists share, and n/a for a probe sharing fewer than 3."
+    table.note = ("Exact search over the same stored vectors, as the recommendation quotes; " if exact else "") + (
+        "Kendall τ is over the results both lists share, and n/a for a probe sharing fewer than 3; (n of m): "
+        "the probes left."
+    )
     return table
 
 
