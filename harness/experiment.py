@@ -142,6 +142,7 @@ def compare(
     query_prompt: str | None = None,
     document_prompt: str | None = None,
     max_seq_length: int | None = None,
+    current: str | None = None,
     results: str | Path | None = None,
     name: str | None = None,
     output: str | Path | None = None,
@@ -155,7 +156,8 @@ def compare(
     its load time is that one load) and write one run folder (under ``results``/runs, or
     ``output`` replaced whole) with ``query/``, ``study/`` and ``report.html``. The prompts, when
     given, are the ones ingest records for the collections (default: each model's own). A
-    dataset's corpus reader and probes (:func:`harness.inputs.read_dataset`) are taken as they are."""
+    dataset's corpus reader and probes (:func:`harness.inputs.read_dataset`) are taken as they are.
+    ``current``: the model the report's recommendation measures a switch from (default the first)."""
     index = index or IndexPlan()
     settings = plan or StudyPlan()
     run = NewRun("compare", results, name, output)  # a bad --name fails before any work
@@ -202,7 +204,7 @@ def compare(
     with run.folder() as folder:
         queried.write(folder / QUERY)
         frames = {"overlap": queried.overlap, "latency": queried.latency, "hits": queried.hits}
-        write_study(study, folder / STUDY, query_dir=frames, html=folder / REPORT if report else None)
+        write_study(study, folder / STUDY, query_dir=frames, html=folder / REPORT if report else None, current=current)
     assert run.path is not None
     return Comparison(ingested, queried, study, run.path, run.path / REPORT if report else None, loads=pool.loads)
 

@@ -211,7 +211,9 @@ def test_compare_through_the_cli_then_evaluate_reads_its_query_and_report_shows_
     first = run_cli("compare", *common, "--nprobe", "1", "--name", "narrow")
     assert first.code == 0, first
     assert "Retrieval with relevance judgements" in first.out and "rows_added" in first.out
-    assert "report" in first.out.splitlines()[-1]
+    # the run and its report are named, then the output ends with the recommendation
+    ending = first.out[first.out.index("\nrun ") :]
+    assert "report" in ending and "\nRecommendation" in ending and ending.splitlines()[-1].startswith("  ")
     second = run_cli("compare", *common, "--nprobe", "4", "--name", "wide", "--measures", "retrieval,agreement")
     assert second.code == 0, second
     listed = run_cli("runs", "--results", results)
@@ -265,3 +267,42 @@ def test_compare_loads_a_variant_apart_from_its_base_and_compares_the_two(tiny_m
         16,
     )
     assert row["same_text_cosine_min"] > 0.999  # a truncation of the base's own vectors, renormalised
+
+
+def test_compare_json_is_one_object_on_stdout_and_current_names_the_model_switched_from(
+    run_cli, tiny_models, small_corpus, judged, tmp_path
+):
+    import html
+
+    probes, qrels = judged
+    results = tmp_path / "results"
+    a, b = str(tiny_models["tiny-a"]), str(tiny_models["tiny-b"])
+    refused = run_cli("compare", "--corpus", small_corpus, "-m", a, "--probes", probes, "--current", "tiny-z",
+                      "--results", results, "--uri", tmp_path / "c.db")  # fmt: skip
+    assert refused.code == 1 and len(refused.err.splitlines()) == 1
+    assert refused.err.startswith("error: --current tiny-z: not one of the models given")
+    assert not results.exists() and not (tmp_path / "c.db").exists()  # refused before any work
+
+    done = run_cli("compare", "--corpus", small_corpus, "-m", a, "-m", b, "--probes", probes, "--qrels", qrels,
+                   "--uri", tmp_path / "c.db", "--nlist", "2", "--top-k", "5", "--repeats", "0", "--cost-repeats", "1",
+                   "--results", results, "--current", "tiny-b", "--json")  # fmt: skip
+    assert done.code == 0, done
+    found = json.loads(done.out)  # the whole of stdout is the one object
+    assert found["current"] == "harness_tiny_b" and found["current_name"] == "tiny-b"
+    sentences = found["recommendation"]
+    assert 3 <= len(sentences) <= 5 and sentences[0]["question"] == "quality" and found["search"] == "exact search"
+    assert all({"text", "table", "figure", "ci_low", "ci_high"} <= set(s) for s in sentences)
+    assert any(r["retriever"] == "baseline:bm25" for r in found["front"])  # BM25 is on the quality-cost plane
+    # the run's report says what the JSON says, from the same current model
+    page = (results / "report.html").read_text()
+    assert all(html.escape(s["text"]) in page for s in sentences)
+    assert found["report"] and found["run"].startswith(str(results))
+
+
+def test_evaluate_with_an_unknown_current_model_keeps_the_study_and_says_so_in_one_line(run_cli, tiny_models, tmp_path):
+    results = tmp_path / "results"
+    done = run_cli("evaluate", "-m", tiny_models["tiny-a"], "--pairs", CORPORA / "pairs.csv", "--repeats", "1",
+                   "--results", results, "--current", "tiny-z")  # fmt: skip
+    assert done.code == 1 and done.err == "error: --current tiny-z: not one of the models compared (models: tiny-a)\n"
+    (run,) = (results / "runs").iterdir()  # the study was not thrown away
+    assert (run / "study" / "contrast.csv").is_file() and (run / "report.html").is_file()

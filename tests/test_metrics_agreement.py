@@ -1,5 +1,6 @@
 import math
 
+import pandas as pd
 import pytest
 
 from harness.metrics.agreement import agreement, jaccard, kendall_tau_common, overlap_at_k, rank_biased_overlap
@@ -40,6 +41,26 @@ def test_kendall_tau_over_common_items():
     assert kendall_tau_common([1, 2, 3, 4], [1, 3, 2, 9]) == pytest.approx(1 / 3)
     assert kendall_tau_common([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
     assert math.isnan(kendall_tau_common([1, 2], [2, 7]))
+    # two shared items give +1 or -1 whatever the lists: no figure, rather than a perfect one
+    assert math.isnan(kendall_tau_common([1, 2, 3], [1, 2, 9]))
+    assert math.isnan(kendall_tau_common([1, 2, 3], [2, 1, 9]))
+
+
+def test_probes_sharing_fewer_than_three_results_are_left_out_of_the_mean_tau_and_its_interval():
+    from harness.metrics.agreement import summarise_agreement
+
+    ranked = [([1, 2, 3, 4], [1, 3, 2, 4]), ([5, 6, 7], [5, 6, 8]), ([9, 10, 11], [9, 10, 12])]
+    rows = [
+        {"collection_a": "a", "collection_b": "b", "probe_id": f"p{i}", **agreement(x, y, 4)}
+        for i, (x, y) in enumerate(ranked)
+    ]
+    frame = pd.DataFrame(rows)
+    frame = frame.assign(**{f"{m}_exact": frame[m] for m in ("overlap_at_k", "jaccard", "rbo", "kendall_tau")})
+    tau = summarise_agreement(frame).set_index("metric").loc["kendall_tau"]
+    # only the first probe shares more than two results: tau 2/3 from it alone, not pulled towards 1
+    assert tau["items"] == 1 and tau["value"] == pytest.approx(2 / 3)
+    alone = summarise_agreement(frame.iloc[1:]).set_index("metric").loc["kendall_tau"]
+    assert math.isnan(alone["value"]) and math.isnan(alone["value_ci_low"]) and alone["items"] == 0
 
 
 def test_latency_summary_percentiles():

@@ -38,7 +38,7 @@ from harness.cli.common import (
 )
 from harness.cli.ingest import print_ingest
 from harness.cli.query import print_query
-from harness.cli.study import show_study
+from harness.cli.study import CurrentOpt, DetailsOpt, print_recommendation, show_study
 from harness.errors import HarnessError
 
 
@@ -96,6 +96,12 @@ def compare(
     document_template: DocumentTemplateOpt = None,
     max_seq_length: MaxSeqLengthOpt = None,
     quiet: QuietOpt = False,
+    current: CurrentOpt = None,
+    details: DetailsOpt = False,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the recommendation and its figures as one JSON object, and nothing else."),
+    ] = False,
     config: ConfigOpt = None,
 ):
     """Ingest every model, query, evaluate and report, in one process and one run folder."""
@@ -114,8 +120,11 @@ def compare(
         raise HarnessError("no model: pass --model NAME (harness models lists the packaged ones)")
     if probe_source is None:
         raise HarnessError("no probes: pass --probes FILE or --dataset DIR")
+    from harness.output.verdict import check_current
     from harness.records import IndexPlan
     from harness.study import StudyPlan
+
+    check_current(current, model)
 
     index_plan = IndexPlan(index, nlist)
     plan = StudyPlan(
@@ -130,6 +139,10 @@ def compare(
         device=device,
     )
     out = console()
+    if as_json:  # stdout carries the JSON alone; the progress bar goes to stderr
+        from rich.console import Console
+
+        out = Console(stderr=True, highlight=False)
     with progress_bar(out, quiet=quiet) as progress:
         done = run_compare(
             source,
@@ -147,12 +160,19 @@ def compare(
             query_prompt=query_prompt,
             document_prompt=document_prompt,
             max_seq_length=max_seq_length,
+            current=current,
             results=results,
             name=name,
             output=output,
             progress=progress,
         )
+    if as_json:
+        from harness.output.report import verdict_json
+
+        typer.echo(verdict_json(done.study, done.query_frames, current, run=str(done.run), report=str(done.report)))
+        return
     print_ingest(out, done.ingest)
     print_query(out, done.query, show=show, top_k=top_k, repeats=repeats)
-    show_study(out, done.study, done.query_frames)
+    verdict = show_study(out, done.study, done.query_frames, current=current, details=details)
     out.print(f"run {done.run}; report {done.report}")
+    print_recommendation(out, verdict)

@@ -36,6 +36,18 @@ from harness.cli.common import (
 )
 from harness.errors import HarnessError
 
+CurrentOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--current",
+        help="The model in use now (alias, name or collection): the recommendation says how far results move from it "
+        "(default: the first model).",
+    ),
+]
+DetailsOpt = Annotated[
+    bool, typer.Option("--details", help="Also print every finding behind the recommendation (the report folds them).")
+]
+
 
 def evaluate(
     ctx: typer.Context,
@@ -135,6 +147,8 @@ def evaluate(
     dataset: DatasetOpt = None,
     split: SplitOpt = "test",
     quiet: QuietOpt = False,
+    current: CurrentOpt = None,
+    details: DetailsOpt = False,
     config: ConfigOpt = None,
 ):
     """Compare the models behind the collections (or models alone, -m): cost, quality, index, alignment,
@@ -188,8 +202,13 @@ def evaluate(
         query_dir = _latest_query(results, study.manifest.get("uri"))
         if query_dir is not None:
             out.print(f"query results from {query_dir.parent}")
-    show_study(out, study, query_dir, align)
-    write_evaluation(out, study, run, output, html, query_dir, align)
+    try:
+        verdict = show_study(out, study, query_dir, align, current, details)
+    except HarnessError:  # a --current the study does not know: keep the study, then say so
+        write_evaluation(out, study, run, output, html, query_dir, align)
+        raise
+    write_evaluation(out, study, run, output, html, query_dir, align, current)
+    print_recommendation(out, verdict)
 
 
 def _new_run(kind: str, results: Optional[Path], name: Optional[str], output: Optional[Path]):
@@ -218,25 +237,33 @@ def _latest_query(results: Optional[Path], uri: Optional[str]) -> Optional[Path]
     return found.query if found is not None else None
 
 
-def write_evaluation(out, study, run, output, html, query_dir, align) -> None:
+def write_evaluation(out, study, run, output, html, query_dir, align, current: Optional[str] = None) -> None:
     """The study's files: a kept run (study/ and report.html), or the --output folder as before."""
     from harness.files import replace_copy
     from harness.output.report import write_study
     from harness.runs import REPORT, STUDY
 
     if output:
-        written = write_study(study, output, query_dir=query_dir, html=html, align_dir=align)
+        written = write_study(study, output, query_dir=query_dir, html=html, align_dir=align, current=current)
         out.print(f"wrote {len(written)} files to {output}" + (f"; report {html}" if html else ""))
         return
     with run.folder() as folder:
-        write_study(study, folder / STUDY, query_dir=query_dir, html=folder / REPORT, align_dir=align)
+        write_study(study, folder / STUDY, query_dir=query_dir, html=folder / REPORT, align_dir=align, current=current)
     if html:
         replace_copy(run.path / REPORT, html)
     out.print(f"run {run.path}; report {run.path / REPORT}" + (f" and {html}" if html else ""))
 
 
-def show_study(out, study, query_dir: Optional[Path | dict] = None, align_dir: Optional[Path] = None) -> None:
-    """What the terminal shows after an evaluation: the key tables, notes, and the verdict."""
+def show_study(
+    out,
+    study,
+    query_dir: Optional[Path | dict] = None,
+    align_dir: Optional[Path] = None,
+    current: Optional[str] = None,
+    details: bool = False,
+):
+    """What the terminal shows after an evaluation: the key tables, notes, and with ``details``
+    every finding; returns the verdict, whose recommendation the command prints last."""
     from harness.aligning import load_align
     from harness.output.report import names_for, query_tables
     from harness.output.terminal import print_study
@@ -244,10 +271,17 @@ def show_study(out, study, query_dir: Optional[Path | dict] = None, align_dir: O
 
     query = query_tables(study, query_dir)
     aligned = load_align(align_dir)[0] if align_dir else None
-    verdict = build_verdict(study, names_for(study, query), query.get("latency"), aligned)
-    print_study(out, study, verdict)
+    verdict = build_verdict(study, names_for(study, query), query.get("latency"), aligned, current)
+    print_study(out, study, verdict, details)
     for warning in study.warnings:
         out.print(f"[yellow]note:[/] {warning}")
+    return verdict
+
+
+def print_recommendation(out, verdict) -> None:
+    from harness.output.terminal import print_recommendation as printed
+
+    printed(out, verdict)
 
 
 def report(
@@ -276,6 +310,7 @@ def report(
         Optional[Path], typer.Option("--align", help="A harness align --output folder: adds its tables and curves.")
     ] = None,
     results: ResultsOpt = None,
+    current: CurrentOpt = None,
     config: ConfigOpt = None,
 ):
     """Write the HTML report of a study or a run; --against: what changed between two runs."""
@@ -304,5 +339,5 @@ def report(
     if parts.study is None:
         raise HarnessError(f"{parts.path} holds no study (no study.json): run harness evaluate or harness compare")
     query_dir = _query_dir(results, query) if query else parts.query
-    path = build_report(parts.study, html, query_dir=query_dir, align_dir=align, diff=diff)
+    path = build_report(parts.study, html, query_dir=query_dir, align_dir=align, diff=diff, current=current)
     out.print(f"wrote {path}")

@@ -69,11 +69,17 @@ def rank_biased_overlap(a: Sequence[Hashable], b: Sequence[Hashable], p: float =
     return (1 - p) / p * total + ((x_l - x_s) / l + x_s / s) * p**l
 
 
+# Fewer shared items say nothing about order: two give tau +1 or -1 whatever the lists, and
+# such probes would pull the mean to 1.000 with an interval of [1.000, 1.000].
+KENDALL_MIN_COMMON = 3
+
+
 def kendall_tau_common(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
-    """Kendall's tau-b between the ranks that two lists give their common items (NaN below 2)."""
+    """Kendall's tau-b between the ranks that two lists give their common items; NaN below
+    KENDALL_MIN_COMMON of them, so that means and intervals over probes skip the probe."""
     position_b = {item: rank for rank, item in enumerate(b)}
     common = [item for item in a if item in position_b]
-    if len(common) < 2:
+    if len(common) < KENDALL_MIN_COMMON:
         return float("nan")
     from scipy.stats import kendalltau
 

@@ -25,7 +25,22 @@ SECTIONS = (
     ("Index", ("fidelity_summary",)),
     ("Similarity scores", ("score_distribution", "threshold_map", "unanswered")),
 )
-FOLDED = ("paired",)
+FOLDED = {"Quality": "paired"}  # folded under a section: long, and read only to check a figure
+# Titles for people where the table's own title says less than it should.
+TITLES = {"unanswered": "Probes every retriever missed: no judged-relevant line in any top k"}
+# The words of a sentence's link to the table behind it.
+LINKS = {
+    "paired": "paired tests",
+    "retrieval": "retrieval table",
+    "contrast": "contrast table",
+    "graded": "graded pairs table",
+    "coherence": "coherence table",
+    "cost": "cost table",
+    "agreement": "agreement table",
+    "fidelity_summary": "index table",
+    "alignment": "alignment table",
+    "align": "migration maps",
+}
 PLOT_SECTIONS = {
     "Quality": ("quality_cost", "retrieval", "contrast_vs_time", "similarity"),
     "Cost": ("efficiency", "latency"),
@@ -43,8 +58,11 @@ body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max
  padding:1.5em 1em;line-height:1.45}
 h1{margin:.2em 0}h2{margin-top:1.8em;border-bottom:1px solid #ddd;padding-bottom:.2em}
 .meta,.note,figcaption{font-size:13px;color:#666}
-.verdict{background:#f6f8fb;border:1px solid #dbe3ee;border-radius:6px;padding:.6em 1.2em}
-.verdict li{margin:.35em 0}
+.verdict{background:#f6f8fb;border:1px solid #dbe3ee;border-radius:6px;padding:.2em 1.2em .5em}
+.verdict h2{margin-top:.5em}.verdict li{margin:.35em 0}
+ol.recommendation{font-size:16px;padding-left:1.4em;margin:.5em 0}
+ol.recommendation a.src{font-size:12.5px;color:#3a6ea5;margin-left:.4em;white-space:nowrap}
+.findings li{font-size:13.5px}
 .wrap{max-width:100%;overflow-x:auto}
 table.t{border-collapse:collapse;font-size:13px;margin:.4em 0 .3em;max-width:100%}
 table.t td,table.t th{border-bottom:1px solid #e3e3e3;padding:4px 8px;text-align:right;vertical-align:top}
@@ -99,8 +117,8 @@ def _study_table(name: str, study: Study, names: Names) -> str:
         return ""
     if name == "threshold_map":
         frame = frame.rename(columns={c: names(c) for c in frame.columns if c != "quantile"})
-    title = tables()[name].title
-    return f"<h3>{_e(title)}</h3>{_table(view(name, frame, names), names)}"
+    title = TITLES.get(name) or tables()[name].title
+    return f"<h3 id=table-{name}>{_e(title)}</h3>{_table(view(name, frame, names), names)}"
 
 
 def _latency(frame: pd.DataFrame, names: Names) -> PeopleTable:
@@ -125,17 +143,34 @@ def _image(path: Path, alt: str) -> str:
     )
 
 
-def verdict_html(verdict: Verdict, names: Names) -> str:
-    if not verdict.findings:
-        return "<section class=verdict><p>Nothing to compare: the study measured no criterion.</p></section>"
-    items = "".join(f"<li>{_e(f.text)}</li>" for f in verdict.findings)
-    return (
-        "<section class=verdict><h2 id=verdict>Verdict</h2><ul>"
-        + items
-        + "</ul><p class=note>A difference whose 95% interval (paired bootstrap over the same probes, pairs or "
-        "lines) includes 0 is called a tie. Best values in each table are in bold on green; baselines are grey "
-        "and italic.</p></section>"
+def verdict_html(verdict: Verdict, names: Names, linked: set[str] | None = None) -> str:
+    """The recommendation first, each sentence linked to the table behind it (where the page
+    has it), then every finding folded under it."""
+    linked = linked or set()
+    items = []
+    for sentence in verdict.sentences:
+        link = ""
+        if sentence.table in linked:
+            link = f' <a class=src href="#table-{sentence.table}">{_e(LINKS.get(sentence.table, sentence.table))}</a>'
+        items.append(f"<li>{_e(sentence.text)}{link}</li>")
+    if items:
+        head = f"<ol class=recommendation>{''.join(items)}</ol>"
+    else:
+        head = "<p class=recommendation>Nothing to recommend: the study measured no quality criterion.</p>"
+    where = f"Quality and agreement figures are from {verdict.search}; " if verdict.search else ""
+    note = (
+        f"<p class=note>{_e(where)}[low, high] is a 95% interval (paired bootstrap over the same probes, pairs or "
+        "lines), and a difference whose interval includes 0 is a tie. The best model's value in each table is in "
+        "bold on green; baselines are grey and italic.</p>"
     )
+    findings = ""
+    if verdict.findings:
+        rows = "".join(f"<li>{_e(f.text)}</li>" for f in verdict.findings)
+        findings = (
+            f"<details class=findings><summary>Every finding behind it ({len(verdict.findings)})</summary>"
+            f"<ul>{rows}</ul></details>"
+        )
+    return f"<section class=verdict id=verdict><h2>Recommendation</h2>{head}{note}{findings}</section>"
 
 
 def _relevant(study: Study) -> dict[str, set[int]]:
@@ -147,6 +182,15 @@ def _relevant(study: Study) -> dict[str, set[int]]:
 
     qrels = read_qrels(path)
     return {p: set(g.loc[g["relevance"] > 0, "corpus_id"].astype(int)) for p, g in qrels.groupby("probe_id")}
+
+
+def _linked(study: Study, extra_sections: tuple[str, ...]) -> set[str]:
+    """The tables the page shows, so a sentence links only to what is there."""
+    shown = {name for _, names_ in SECTIONS for name in names_ if not study.tables.get(name, pd.DataFrame()).empty}
+    shown |= {name for name in FOLDED.values() if not study.tables.get(name, pd.DataFrame()).empty}
+    if any("id=table-align" in section for section in extra_sections):
+        shown.add("align")
+    return shown
 
 
 def side_by_side(
@@ -214,7 +258,7 @@ def report_html(
         f"<style>{STYLE}</style></head><body><h1>Embedding model comparison</h1>",
         f"<p class=meta>{_e(models)} · {_e(manifest.get('backend', '?'))} ({_e(manifest.get('uri', ''))}) · "
         f"created {_e(manifest.get('created', '?'))}</p>",
-        verdict_html(verdict, names),
+        verdict_html(verdict, names, _linked(study, extra_sections)),
     ]
     for name in ("quality_cost", "retrieval"):
         if name in plots:
@@ -249,6 +293,13 @@ def report_html(
                 ),
                 names,
             )
+        folded = FOLDED.get(section)
+        frame = study.tables.get(folded, pd.DataFrame()) if folded else None
+        if folded and frame is not None and not frame.empty:
+            body += (
+                f"<details id=table-{folded}><summary>{_e(tables()[folded].title)}</summary>"
+                f"{_table(view(folded, frame, names), names)}</details>"
+            )
         figures = [p for p in PLOT_SECTIONS.get(section, ()) if p in plots and p not in used]
         used.update(figures)
         body += "".join(_image(plots[p], plot_titles.get(p, p)) for p in figures)
@@ -263,11 +314,6 @@ def report_html(
                 _image(plots[p], plot_titles.get(p) or f"Group affinity: {names(p.split(':', 1)[-1])}") for p in rest
             )
         )
-    for name in FOLDED:
-        frame = study.tables.get(name, pd.DataFrame())
-        if frame is not None and not frame.empty:
-            folded = _table(view(name, frame, names), names)
-            parts.append(f"<details><summary>{_e(tables()[name].title)}</summary>{folded}</details>")
     definitions = manifest.get("definitions") or {}
     if definitions:
         items = "".join(

@@ -24,9 +24,28 @@ def _mark_baseline_ticks(labels, names: Names) -> None:
     """Baselines are marked in every plot: grey, italic, and named as such."""
     baselines = {names(n) for n in names.order if is_baseline(n)}
     for label in labels:
-        if label.get_text() in baselines:
+        if any(label.get_text().startswith(name) for name in baselines):
             label.set_color(BASELINE_COLOR)
             label.set_fontstyle("italic")
+
+
+def _point(ax, x, y, name, names: Names, on_front: bool = False, **kwargs):
+    """One retriever in a scatter plot: a model a coloured disc, a baseline a grey hatched
+    square, labelled as a baseline wherever its name is shown."""
+    baseline = is_baseline(str(name))
+    return ax.scatter(
+        [x],
+        [y],
+        s=kwargs.pop("s", 60),
+        marker="s" if baseline else "o",
+        color="white" if baseline else names.colour(name),
+        hatch="////" if baseline else None,
+        edgecolors=BASELINE_COLOR if baseline and not on_front else ("black" if on_front else "none"),
+        linewidths=1.2 if on_front or baseline else 0,
+        zorder=3,
+        label=kwargs.pop("label", names(name)),
+        **kwargs,
+    )
 
 
 def _save(fig, path: Path) -> Path:
@@ -53,8 +72,9 @@ def similarity_distributions(pair_scores: pd.DataFrame, path: Path, names: Names
     fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown), 3.2), squeeze=False, sharex=True)
     bins = np.linspace(-1, 1, 41)
     for ax, name in zip(axes[0], shown):
-        ax.hist(pairs.loc[pairs["gold"] == 1, name], bins=bins, alpha=0.6, label="similar")
-        ax.hist(pairs.loc[pairs["gold"] == 0, name], bins=bins, alpha=0.6, label="dissimilar")
+        hatch = "//" if is_baseline(name) else None  # a baseline's panel is hatched, and titled grey
+        ax.hist(pairs.loc[pairs["gold"] == 1, name], bins=bins, alpha=0.6, label="similar", hatch=hatch)
+        ax.hist(pairs.loc[pairs["gold"] == 0, name], bins=bins, alpha=0.6, label="dissimilar", hatch=hatch)
         ax.set_title(names(name), fontsize=9, color=BASELINE_COLOR if is_baseline(name) else "black")
         ax.set_xlabel("cosine similarity")
     axes[0][0].set_ylabel("pairs")
@@ -66,12 +86,14 @@ def efficiency(cost: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path | N
     """Size on disk vs time to encode the corpus; marker size follows the dimension."""
     if cost.empty:
         return None
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = plt.subplots(figsize=(7.5, 4))  # the legend takes the right of it
     sizes = cost["dimension"].astype(float)
-    colors = [names.colour(c) for c in cost["collection"]]
-    ax.scatter(cost["size_mb"], cost["corpus_encode_s"], s=30 + 200 * sizes / max(sizes.max(), 1), alpha=0.6, c=colors)
-    for row in cost.itertuples(index=False):
-        ax.annotate(f"{names(row.collection)} ({row.dimension}-d)", (row.size_mb, row.corpus_encode_s), fontsize=8)
+    for row, size in zip(cost.itertuples(index=False), sizes):
+        label = f"{names(row.collection)} ({row.dimension}-d)"
+        _point(ax, row.size_mb, row.corpus_encode_s, row.collection, names, s=30 + 200 * size / max(sizes.max(), 1),
+               label=label)  # fmt: skip
+    legend = ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0, markerscale=0.6)
+    _mark_baseline_ticks(legend.get_texts(), names)
     ax.set_xlabel("size on disk (MB)")
     ax.set_ylabel("corpus encode time (s)")
     ax.set_title("Efficiency (marker size = dimension)", fontsize=10)
@@ -85,8 +107,8 @@ def contrast_vs_time(contrast: pd.DataFrame, cost: pd.DataFrame, path: Path, nam
     if merged.empty:
         return None
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    colors = [names.colour(c) for c in merged["collection"]]
-    ax.scatter(merged["total_s"], merged["contrast"], c=colors)
+    for row in merged.itertuples(index=False):
+        _point(ax, row.total_s, row.contrast, row.collection, names)
     if "contrast_ci_low" in merged:
         ax.errorbar(
             merged["total_s"],
@@ -250,6 +272,8 @@ def retrieval(retrieval_frame: pd.DataFrame, path: Path, names: Names = PLAIN) -
         return None
     metrics = list(dict.fromkeys(retrieval_frame["metric"]))
     shown = list(dict.fromkeys(retrieval_frame["collection"]))
+    # the figure the table and the recommendation quote: exact search where it was measured
+    figure = "exact" if "exact" in retrieval_frame and retrieval_frame["exact"].notna().any() else "value"
     fig, ax = plt.subplots(figsize=(4 + 1.5 * len(metrics) * max(1, len(shown)) / 3, 4))
     width = 0.8 / len(shown)
     x = np.arange(len(metrics))
@@ -258,9 +282,9 @@ def retrieval(retrieval_frame: pd.DataFrame, path: Path, names: Names = PLAIN) -
         baseline = is_baseline(name)
         ax.bar(
             x + i * width,
-            frame["value"],
+            frame[figure],
             width,
-            yerr=[frame["value"] - frame["value_ci_low"], frame["value_ci_high"] - frame["value"]],
+            yerr=[frame[figure] - frame[f"{figure}_ci_low"], frame[f"{figure}_ci_high"] - frame[figure]],
             capsize=3,
             label=names(name),
             color=names.colour(name),
@@ -270,7 +294,8 @@ def retrieval(retrieval_frame: pd.DataFrame, path: Path, names: Names = PLAIN) -
     ax.set_xticks(x + width * (len(shown) - 1) / 2, [METRIC_TITLES.get(m, m) for m in metrics])
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("mean over probes (95% CI)")
-    ax.set_title("Retrieval with the index search, baselines beside the models", fontsize=10)
+    search = "exact search" if figure == "exact" else "the index search"
+    ax.set_title(f"Retrieval with {search}, baselines (hatched) beside the models", fontsize=10)
     ax.legend(fontsize=7)
     return _save(fig, path)
 
@@ -312,34 +337,41 @@ def align_curve(results: pd.DataFrame, path: Path) -> Path | None:
 
 
 def quality_cost(front: pd.DataFrame, quality: str, path: Path, names: Names = PLAIN) -> Path | None:
-    """Each model's quality against its encode cost, with the Pareto front drawn: the models
-    no other beats on both (higher quality, lower cost)."""
+    """Each retriever's quality against its encode cost, baselines included, with the Pareto
+    front drawn: the retrievers no other beats on both (higher quality, lower cost). A
+    retriever without a model (BM25) has no encode cost: it sits at the left edge, so marked."""
     if front is None or front.empty:
         return None
-    fig, ax = plt.subplots(figsize=(6, 4.2))
-    for row in front.itertuples(index=False):
-        ax.scatter(
-            row.cost,
-            row.quality,
-            s=60,
-            color=names.colour(row.collection),
-            zorder=3,
-            edgecolors="black" if row.on_front else "none",
-        )
-        ax.annotate(
-            names(row.collection), (row.cost, row.quality), xytext=(5, 4), textcoords="offset points", fontsize=8
-        )
-    line = front[front["on_front"]].sort_values("cost")
-    ax.step(
-        line["cost"], line["quality"], where="post", color="black", linewidth=1, linestyle="--", label="Pareto front"
-    )
-    positive = front["cost"][front["cost"] > 0]
-    if len(positive) and front["cost"].max() / max(positive.min(), 1e-9) > 50:
+    measured = front["measured"] if "measured" in front else pd.Series(True, index=front.index)
+    positive = front.loc[measured & (front["cost"] > 0), "cost"]
+    log = len(positive) > 0 and front["cost"].max() / max(positive.min(), 1e-9) > 50
+    edge = positive.min() / 4 if log else 0.0  # where "no model" is drawn
+    x = front["cost"].where(measured, edge)
+    fig, ax = plt.subplots(figsize=(7.2, 4.2))
+    for row, at in zip(front.itertuples(index=False), x):
+        _point(ax, at, row.quality, row.collection, names, on_front=bool(row.on_front))
+    for row, at, known in zip(front.itertuples(index=False), x, measured):
+        if not known:
+            ax.annotate(
+                "no model:\nno encode cost",
+                (at, row.quality),
+                xytext=(8, -4),
+                textcoords="offset points",
+                fontsize=7,
+                color=BASELINE_COLOR,
+                va="top",
+            )
+    line = front.assign(x=x)[front["on_front"]].sort_values("x")
+    # the front runs on to the right edge: nothing to the right of its last point is better
+    xs, ys = [*line["x"], x.max()], [*line["quality"], line["quality"].iloc[-1]]
+    ax.step(xs, ys, where="post", color="black", linewidth=1, linestyle="--", label="Pareto front")
+    if log:
         ax.set_xscale("log")
     ax.set_xlabel("encode cost (seconds per 1,000 sentences, lower is better)")
-    ax.set_ylabel(f"{quality} (higher is better)")
-    ax.set_title("Quality vs cost", fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.set_ylabel(f"{quality} (higher is better)", fontsize=8)
+    ax.set_title("Quality vs cost (black edge: on the Pareto front)", fontsize=10)
+    legend = ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
+    _mark_baseline_ticks(legend.get_texts(), names)
     return _save(fig, path)
 
 

@@ -16,6 +16,12 @@ BASELINE_COLOUR = "#8c8c8c"
 BASELINE_TITLES = {"bm25": "BM25", "hashing": "hashing"}
 
 
+def baseline_title(name: str) -> str:
+    """A baseline as people write it: BM25, hashing."""
+    kind = name[len(BASELINE_PREFIX) :]
+    return BASELINE_TITLES.get(kind, kind)
+
+
 @dataclass(frozen=True)
 class Column:
     title: str
@@ -24,6 +30,7 @@ class Column:
 
 
 COLUMNS: dict[str, Column] = {
+    "search": Column("Search", "text"),
     "dimension": Column("Dimension", "int"),
     "parameters": Column("Parameters (M)", "millions"),
     "size_mb": Column("Size (MB)", "float1", "low"),
@@ -115,7 +122,7 @@ class Names:
     def add(self, name: str) -> None:
         if name in self.short:
             return
-        self.short[name] = f"{name[len(BASELINE_PREFIX) :]} (baseline)" if is_baseline(name) else str(name)
+        self.short[name] = f"{baseline_title(name)} (baseline)" if is_baseline(name) else str(name)
         self.order.append(name)
 
     def __call__(self, name) -> str:

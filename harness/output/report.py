@@ -1,5 +1,5 @@
 """Write a study for people: its plots as PNG beside the tables, and one self-contained
-HTML report (see :mod:`harness.output.html`) that opens with the verdict."""
+HTML report (see :mod:`harness.output.html`) that opens with the recommendation."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ STUDY_FILES = ("*.csv", "*.json", "*.parquet", "*.html", "plots/")  # what a stu
 LONG_TABLES = {"pair_scores", "affinity", "retrieval_items", "coherence_items", "agreement_items"}
 
 PLOT_TITLES = {
-    "quality_cost": "Quality vs encode cost, with the Pareto front",
+    "quality_cost": "Quality vs encode cost, with the Pareto front (baselines grey, hatched; BM25 runs no model)",
     "similarity": "Similarity distributions (similar vs dissimilar pairs)",
     "efficiency": "Efficiency: size vs encode time",
     "contrast_vs_time": "Contrast vs total time",
@@ -32,7 +32,7 @@ PLOT_TITLES = {
     "latency": "Search latency (query output)",
     "ivf_recall": "Index recall vs search parameter (nprobe, ef)",
     "recall_latency": "Index recall vs search latency",
-    "retrieval": "Retrieval with 95% intervals (baselines grey, hatched)",
+    "retrieval": "Retrieval with 95% intervals, exact search (baselines grey, hatched)",
     "variants": "Variants: agreement with the base vs encode speed",
     "align": "Migration maps: learning curves (harness align)",
 }
@@ -129,9 +129,11 @@ def write_study(
     query_dir: str | Path | dict | None = None,
     html: str | Path | None = None,
     align_dir: str | Path | None = None,
+    current: str | None = None,
 ) -> list[Path]:
     """Tables, plots, study.json (manifest, warnings, table and plot lists) and optionally the
-    HTML, in a folder replaced whole (see :func:`harness.files.output_folder`)."""
+    HTML, in a folder replaced whole (see :func:`harness.files.output_folder`). ``current``:
+    the model the recommendation measures a switch from (default the first)."""
     directory = Path(directory)
     inside = html is not None and Path(html).resolve().parent.is_relative_to(directory.resolve())
     with output_folder(directory, STUDY_FILES) as partial:
@@ -141,11 +143,13 @@ def write_study(
         written.extend(directory / p for p in plots.values())
         if html and inside:
             relative = Path(html).resolve().relative_to(directory.resolve())
-            write_html(study, partial / relative, query_dir=query_dir, plot_paths=made, align_dir=align_dir)
+            write_html(
+                study, partial / relative, query_dir=query_dir, plot_paths=made, align_dir=align_dir, current=current
+            )
     if html:
         if not inside:
             plot_paths = {n: directory / p for n, p in plots.items()}
-            write_html(study, html, query_dir=query_dir, plot_paths=plot_paths, align_dir=align_dir)
+            write_html(study, html, query_dir=query_dir, plot_paths=plot_paths, align_dir=align_dir, current=current)
         written.append(Path(html))
     return written
 
@@ -165,20 +169,21 @@ def write_html(
     plot_paths: dict[str, Path] | None = None,
     align_dir: str | Path | None = None,
     diff: RunDiff | None = None,
+    current: str | None = None,
 ) -> Path:
-    """One self-contained HTML file that opens with the verdict: plots inlined as base64 PNG;
-    with ``diff``, a section on what changed since another run."""
+    """One self-contained HTML file that opens with the recommendation: plots inlined as base64
+    PNG; with ``diff``, a section on what changed since another run."""
     html = Path(html)
     if plot_paths is None:
         import tempfile
 
         with tempfile.TemporaryDirectory() as scratch:
             made = write_plots(study, scratch, query_dir, align_dir)
-            return write_html(study, html, query_dir, made, align_dir, diff)
+            return write_html(study, html, query_dir, made, align_dir, diff, current)
     query = query_tables(study, query_dir)
     names = names_for(study, query)
     aligned = load_align(align_dir) if align_dir else None
-    verdict = build_verdict(study, names, query.get("latency"), aligned[0] if aligned else None)
+    verdict = build_verdict(study, names, query.get("latency"), aligned[0] if aligned else None, current)
     page = report_html(
         study,
         names,
@@ -216,7 +221,7 @@ def _align_html(align_dir: str | Path) -> str:
     frames, manifest = load_align(align_dir)
     gate = manifest.get("gate") or {}
     parts = [
-        f"<h2>Migration maps (harness align {html_lib.escape(str(align_dir))})</h2>",
+        f"<h2 id=table-align>Migration maps (harness align {html_lib.escape(str(align_dir))})</h2>",
         f"<p>Old collection {html_lib.escape(str((manifest.get('old') or {}).get('collection', '?')))}, new model "
         f"{html_lib.escape(str((manifest.get('new') or {}).get('alias', '?')))}; best map: "
         f"{html_lib.escape(str(manifest.get('best')))}"
@@ -237,9 +242,21 @@ def build_report(
     query_dir: str | Path | dict | None = None,
     align_dir: str | Path | None = None,
     diff: RunDiff | None = None,
+    current: str | None = None,
 ) -> Path:
     """The HTML report of a study folder written by harness evaluate --output; with ``diff``
     (:func:`harness.runs.diff.diff_runs`), what changed since another run."""
     study = load_study(study_dir)
     made = write_plots(study, study_dir, query_dir, align_dir)
-    return write_html(study, html, query_dir=query_dir, plot_paths=made, align_dir=align_dir, diff=diff)
+    return write_html(
+        study, html, query_dir=query_dir, plot_paths=made, align_dir=align_dir, diff=diff, current=current
+    )
+
+
+def verdict_json(study: Study, query_dir: str | Path | dict | None, current: str | None = None, **extra) -> str:
+    """The recommendation, the figures behind it and every finding as one JSON object (harness
+    compare --json), with ``extra`` (the run and report paths) and the study's notes."""
+    query = query_tables(study, query_dir)
+    names = names_for(study, query)
+    verdict = build_verdict(study, names, query.get("latency"), current=current)
+    return json.dumps({**verdict.to_dict(names), **extra, "notes": list(study.warnings)}, indent=2)

@@ -81,6 +81,11 @@ def print_side_by_side(console: Console, hits: pd.DataFrame, top: int = 5, width
         console.print(table)
 
 
+def _escape(text: str) -> str:
+    """Text shown as it is, not read as rich markup (an interval is [low, high])."""
+    return text.replace("[", "\\[")
+
+
 def people_rich(people, title: str | None = None) -> Table:
     """A table for people (see :mod:`harness.output.present`) in the terminal; best values bold."""
     table = Table(title=title, title_justify="left", show_lines=False)
@@ -104,8 +109,8 @@ def people_rich(people, title: str | None = None) -> Table:
 TERMINAL_TABLES = ("retrieval", "contrast", "graded", "coherence", "cost", "fidelity_summary")
 
 
-def print_study(console: Console, study, verdict) -> None:
-    """The key tables for people, then the verdict in plain words."""
+def print_study(console: Console, study, verdict, details: bool = False) -> None:
+    """The key tables for people, with ``details`` every finding, then the recommendation."""
     from harness.output.present import Names
     from harness.output.views import view
     from harness.study import tables
@@ -116,7 +121,21 @@ def print_study(console: Console, study, verdict) -> None:
         frame = study.tables.get(name)
         if frame is not None and not frame.empty:
             console.print(people_rich(view(name, frame, names), registry[name].title))
-    if verdict.findings:
-        console.print("[bold]Verdict[/] (a difference whose 95% interval includes 0 is a tie)")
+    if details and verdict.findings:
+        console.print("[bold]Every finding behind the recommendation[/]")
         for finding in verdict.findings:
-            console.print(f"  • {finding.text}")
+            console.print(f"  • {finding.text}", markup=False)
+
+
+def print_recommendation(console: Console, verdict) -> None:
+    """The recommendation's sentences, each with the table behind it: what the terminal ends with."""
+    from harness.output.html import LINKS
+
+    if not verdict.sentences:
+        console.print("[bold]Recommendation[/]: nothing to recommend: the study measured no quality criterion.")
+        return
+    where = f"{verdict.search}; " if verdict.search else ""
+    console.print(f"[bold]Recommendation[/] ({where}95% intervals; a difference whose interval includes 0 is a tie)")
+    for number, sentence in enumerate(verdict.sentences, 1):
+        see = f" [dim](see the {LINKS.get(sentence.table, sentence.table)})[/]" if sentence.table else ""
+        console.print(f"  {number}. {_escape(sentence.text)}{see}")

@@ -11,6 +11,9 @@ import pandas as pd
 from harness.output.present import Names, PeopleTable, people_table
 
 METRICS = ("recall_at_k", "ndcg_at_10", "mrr")
+QUOTED_ORDER = ("ndcg_at_10", "recall_at_k", "mrr")  # the recommendation's figure first
+EXACT_TITLES = ("nDCG@10", "Recall@k", "MRR")
+INDEX_FIGURES = "index search (nDCG@10 / recall@k / MRR)"
 
 
 def _columns(*names: str) -> Callable[[pd.DataFrame, Names], PeopleTable]:
@@ -37,49 +40,108 @@ def _cost(frame: pd.DataFrame, names: Names) -> PeopleTable:
         "peak_memory_mb",
     ]
     table = people_table(frame, names, columns)
+    notes = []
     if "device" in frame and frame["device"].nunique() == 1:
         repeats = int(frame["repeats"].iloc[0]) if "repeats" in frame else 1
-        table.note = f"Encoded on {frame['device'].iloc[0]}; times are medians over {repeats} runs."
+        notes.append(f"Encoded on {frame['device'].iloc[0]}; times are medians over {repeats} runs.")
+    if "peak_memory_mb" in frame and frame["peak_memory_mb"].isna().any():
+        notes.append("Peak memory –: the encode grew no memory that could be measured.")
+    table.note = " ".join(notes)
+    return table
+
+
+def _renamed_titles(table: PeopleTable, titles: dict[str, str]) -> PeopleTable:
+    """Column titles changed, the best-value marks with them."""
+    table.frame = table.frame.rename(columns=titles)
+    table.best = {(i, titles.get(title, title)) for i, title in table.best}
     return table
 
 
 def _retrieval(frame: pd.DataFrame, names: Names) -> PeopleTable:
-    """One row per model: each metric with its interval, and the exact-search figures."""
+    """One row per retriever: each metric with exact search and its interval (the figures the
+    recommendation and the paired tests quote), then the same with the index search."""
     rows = []
+    exact = "exact" in frame and frame["exact"].notna().any()
+    shown = "exact" if exact else "value"
     for (collection, search), part in frame.groupby(["collection", "search"], sort=False):
         by = part.set_index("metric")
         row: dict = {"collection": collection, "search": search}
-        for metric in METRICS:
+        for metric in QUOTED_ORDER:
             if metric in by.index:
-                row[metric] = by.loc[metric, "value"]
-                row[f"{metric}_ci_low"] = by.loc[metric, "value_ci_low"]
-                row[f"{metric}_ci_high"] = by.loc[metric, "value_ci_high"]
-        if "exact" in by:
-            row["exact search (recall / nDCG / MRR)"] = " / ".join(
-                f"{by.loc[m, 'exact']:.3f}" if m in by.index else "–" for m in METRICS
-            )
+                row[metric] = by.loc[metric, shown]
+                row[f"{metric}_ci_low"] = by.loc[metric, f"{shown}_ci_low"]
+                row[f"{metric}_ci_high"] = by.loc[metric, f"{shown}_ci_high"]
+        if exact:
+            row[INDEX_FIGURES] = " / ".join(f"{by.loc[m, 'value']:.3f}" if m in by.index else "–" for m in QUOTED_ORDER)
         rows.append(row)
     table = people_table(pd.DataFrame(rows), names)
+    if exact:
+        table = _renamed_titles(table, {f"{t} [95% CI]": f"{t}, exact search [95% CI]" for t in EXACT_TITLES})
+    notes = []
     if "items" in frame:
-        table.note = f"Means over {int(frame['items'].max())} judged probes; k = {int(frame['k'].iloc[0])}."
+        notes.append(f"Means over {int(frame['items'].max())} judged probes; k = {int(frame['k'].iloc[0])}.")
+    if exact:
+        notes.append(
+            "Exact search compares every stored vector, as the recommendation and the paired tests do; "
+            "the index search is each collection's setting (Search)."
+        )
+    table.note = " ".join(notes)
     return table
 
 
+def _coherence(frame: pd.DataFrame, names: Names) -> PeopleTable:
+    """Group coherence with exact search first (as the paired tests), the index search beside."""
+    if "exact" not in frame or frame["exact"].isna().all():
+        return _columns("collection", "search", "coherence", "chance")(frame, names)
+    shown = frame.assign(coherence_index=frame["coherence"])
+    shown = shown.drop(columns=["coherence", "coherence_ci_low", "coherence_ci_high"], errors="ignore")
+    shown = shown.rename(columns={"exact": "coherence", "exact_ci_low": "coherence_ci_low"})
+    shown = shown.rename(columns={"exact_ci_high": "coherence_ci_high"})
+    table = people_table(shown, names, ["collection", "search", "coherence", "coherence_ci_low",
+                                        "coherence_ci_high", "coherence_index", "chance"])  # fmt: skip
+    return _renamed_titles(
+        table, {"Coherence [95% CI]": "Coherence, exact search [95% CI]", "coherence index": "Coherence, index search"}
+    )
+
+
 def _agreement(frame: pd.DataFrame, names: Names) -> PeopleTable:
+    """Per pair: overlap, RBO and Kendall tau with exact search and their intervals (as the
+    recommendation quotes), and the overlap with the index search beside."""
     rows = []
+    exact = "exact" in frame and frame["exact"].notna().any()
+    shown = "exact" if exact else "value"
+    probes: list[tuple[int, int]] = []  # per pair: probes behind tau, probes in all
     for (a, b), part in frame.groupby(["collection_a", "collection_b"], sort=False):
         by = part.set_index("metric")
+        if "items" in by and "kendall_tau" in by.index:
+            probes.append((int(by.loc["kendall_tau", "items"]), int(by["items"].max())))
         row: dict = {"collection_a": a, "collection_b": b}
         for metric in ("overlap_at_k", "rbo", "kendall_tau"):
             if metric in by.index:
-                row[metric] = by.loc[metric, "value"]
-                row[f"{metric}_ci_low"] = by.loc[metric, "value_ci_low"]
-                row[f"{metric}_ci_high"] = by.loc[metric, "value_ci_high"]
-        if "overlap_at_k" in by.index and "exact" in by:
-            row["overlap@k, exact search"] = f"{by.loc['overlap_at_k', 'exact']:.3f}"
+                row[metric] = by.loc[metric, shown]
+                row[f"{metric}_ci_low"] = by.loc[metric, f"{shown}_ci_low"]
+                row[f"{metric}_ci_high"] = by.loc[metric, f"{shown}_ci_high"]
+        if "overlap_at_k" in by.index and exact:
+            row["overlap@k, index search"] = f"{by.loc['overlap_at_k', 'value']:.3f}"
             row["index_loss"] = by.loc["overlap_at_k", "index_loss"]
         rows.append(row)
-    return people_table(pd.DataFrame(rows), names)
+    table = people_table(pd.DataFrame(rows), names)
+    tau = "Kendall τ [95% CI]"
+    if tau in table.frame:  # no figure where no probe shares three results: n/a, not a dash
+        table.frame[tau] = table.frame[tau].replace("–", "n/a")
+        if len(probes) == len(table.frame):  # a tau over fewer probes says on how many; over one, no interval
+            table.frame[tau] = [
+                cell if n == total or cell == "n/a" else (cell.split(" [")[0] if n < 2 else cell) + f" ({n} of {total})"
+                for cell, (n, total) in zip(table.frame[tau], probes)
+            ]
+    if exact:
+        titles = ("Overlap@k", "RBO", "Kendall τ")
+        table = _renamed_titles(table, {f"{t} [95% CI]": f"{t}, exact search [95% CI]" for t in titles})
+    table.note = ("Exact search over the same stored vectors, as the recommendation quotes; " if exact else "") + (
+        "Kendall τ is over the results both lists share, and n/a for a probe sharing fewer than 3; (n of m): "
+        "the probes left."
+    )
+    return table
 
 
 def _standings(frame: pd.DataFrame, names: Names) -> PeopleTable:
@@ -125,7 +187,7 @@ VIEWS: dict[str, Callable[[pd.DataFrame, Names], PeopleTable]] = {
     "contrast": _columns("collection", "contrast", "mean_similar", "mean_dissimilar"),
     "graded": _columns("collection", "spearman", "pearson"),
     "retrieval": _retrieval,
-    "coherence": _columns("collection", "search", "coherence", "exact", "chance"),
+    "coherence": _coherence,
     "agreement": _agreement,
     "standings": _standings,
     "paired": _paired,

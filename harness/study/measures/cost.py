@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import math
 import os
 import resource
@@ -20,7 +22,10 @@ class PeakMemory:
     """Peak resident memory above the starting point while the block runs (MB).
 
     On CUDA: torch's peak allocated GPU memory. On CPU: RSS sampled every 20 ms (Linux;
-    finer sampling slows encoding measurably), else the process's peak RSS growth.
+    finer sampling slows encoding measurably), else the process's peak RSS growth. Freed heap
+    is handed back to the OS first: without that, an encode that fits in memory freed earlier
+    (by the warm-up, or a model measured before) grows nothing and read 0 MB. No growth seen
+    is NaN: it cannot be told from memory reused.
     """
 
     def __init__(self, device: str):
@@ -45,6 +50,8 @@ class PeakMemory:
             torch.cuda.reset_peak_memory_stats()
             self._base = torch.cuda.memory_allocated()
             return self
+        gc.collect()
+        _trim_heap()
         self._base = self._rss()
         self._max = self._base or 0
         self._maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -71,9 +78,18 @@ class PeakMemory:
         if self._base is not None:
             self._thread.join()
             self._max = max(self._max, self._rss() or 0)
-            self.peak_mb = max(0, self._max - self._base) / 1e6
+            growth = self._max - self._base
         else:
-            self.peak_mb = max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - self._maxrss) / 1e6
+            growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - self._maxrss
+        self.peak_mb = growth / 1e6 if growth > 0 else float("nan")
+
+
+def _trim_heap() -> None:
+    """Return the heap's free memory to the OS (glibc's malloc_trim; elsewhere nothing)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _size_mb(size_bytes: int | None, ctx: Context) -> float:
