@@ -156,7 +156,7 @@ MeasuresOpt = Annotated[
     typer.Option(
         "--measures",
         help="Measures to run, comma-separated or repeated (default all): cost, contrast, graded, retrieval, "
-        "coherence, agreement, similarity, fidelity, alignment, variants, comparison, unanswered.",
+        "coherence, agreement, hits, latency, similarity, fidelity, alignment, variants, comparison, unanswered.",
     ),
 ]
 
