@@ -12,53 +12,20 @@ import pandas as pd
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from harness.output.present import BASELINE_COLOUR, Names  # noqa: E402
+from harness.output.drawing import (  # noqa: E402
+    BASELINE_COLOR,
+    PLAIN,
+    collections,
+    heatmap,
+    mark_baseline_ticks,
+    point,
+    save,
+    swept_rows,
+)
+from harness.output.present import Names  # noqa: E402
 from harness.records import is_baseline  # noqa: E402
 
-BASELINE_COLOR = BASELINE_COLOUR
 METRIC_TITLES = {"recall_at_k": "recall@k", "ndcg_at_10": "nDCG@10", "mrr": "MRR"}
-PLAIN = Names()  # names as they are, when a caller gives none
-
-
-def _mark_baseline_ticks(labels, names: Names) -> None:
-    """Baselines are marked in every plot: grey, italic, and named as such."""
-    baselines = {names(n) for n in names.order if is_baseline(n)}
-    for label in labels:
-        if any(label.get_text().startswith(name) for name in baselines):
-            label.set_color(BASELINE_COLOR)
-            label.set_fontstyle("italic")
-
-
-def _point(ax, x, y, name, names: Names, on_front: bool = False, **kwargs):
-    """One retriever in a scatter plot: a model a coloured disc, a baseline a grey hatched
-    square, labelled as a baseline wherever its name is shown."""
-    baseline = is_baseline(str(name))
-    return ax.scatter(
-        [x],
-        [y],
-        s=kwargs.pop("s", 60),
-        marker="s" if baseline else "o",
-        color="white" if baseline else names.colour(name),
-        hatch="////" if baseline else None,
-        edgecolors=BASELINE_COLOR if baseline and not on_front else ("black" if on_front else "none"),
-        linewidths=1.2 if on_front or baseline else 0,
-        zorder=3,
-        label=kwargs.pop("label", names(name)),
-        **kwargs,
-    )
-
-
-def _save(fig, path: Path) -> Path:
-    """Saved with a tight bounding box, so no label is cut off at the edge."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
-
-
-def _collections(frame: pd.DataFrame, fixed: set[str]) -> list[str]:
-    return [c for c in frame.columns if c not in fixed]
 
 
 def similarity_distributions(pair_scores: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path | None:
@@ -66,7 +33,7 @@ def similarity_distributions(pair_scores: pd.DataFrame, path: Path, names: Names
     if pair_scores.empty or "source" not in pair_scores:
         return None
     pairs = pair_scores[pair_scores["source"] == "pairs"]
-    shown = _collections(pairs, {"source", "sentence1", "sentence2", "gold"})
+    shown = collections(pairs, {"source", "sentence1", "sentence2", "gold"})
     if pairs.empty or not shown:
         return None
     fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown), 3.2), squeeze=False, sharex=True)
@@ -79,7 +46,7 @@ def similarity_distributions(pair_scores: pd.DataFrame, path: Path, names: Names
         ax.set_xlabel("cosine similarity")
     axes[0][0].set_ylabel("pairs")
     axes[0][0].legend(fontsize=8)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def efficiency(cost: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path | None:
@@ -90,14 +57,14 @@ def efficiency(cost: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path | N
     sizes = cost["dimension"].astype(float)
     for row, size in zip(cost.itertuples(index=False), sizes):
         label = f"{names(row.collection)} ({row.dimension}-d)"
-        _point(ax, row.size_mb, row.corpus_encode_s, row.collection, names, s=30 + 200 * size / max(sizes.max(), 1),
+        point(ax, row.size_mb, row.corpus_encode_s, row.collection, names, s=30 + 200 * size / max(sizes.max(), 1),
                label=label)  # fmt: skip
     legend = ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0, markerscale=0.6)
-    _mark_baseline_ticks(legend.get_texts(), names)
+    mark_baseline_ticks(legend.get_texts(), names)
     ax.set_xlabel("size on disk (MB)")
     ax.set_ylabel("corpus encode time (s)")
     ax.set_title("Efficiency (marker size = dimension)", fontsize=10)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def contrast_vs_time(contrast: pd.DataFrame, cost: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path | None:
@@ -108,7 +75,7 @@ def contrast_vs_time(contrast: pd.DataFrame, cost: pd.DataFrame, path: Path, nam
         return None
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for row in merged.itertuples(index=False):
-        _point(ax, row.total_s, row.contrast, row.collection, names)
+        point(ax, row.total_s, row.contrast, row.collection, names)
     if "contrast_ci_low" in merged:
         ax.errorbar(
             merged["total_s"],
@@ -124,29 +91,7 @@ def contrast_vs_time(contrast: pd.DataFrame, cost: pd.DataFrame, path: Path, nam
     ax.set_xlabel("total time: load + corpus encode (s)")
     ax.set_ylabel("contrast (similar - dissimilar cosine)")
     ax.set_title("Quality vs cost", fontsize=10)
-    return _save(fig, path)
-
-
-def _heatmap(ax, matrix: pd.DataFrame, title: str, vmin=0.0, vmax=1.0, annotate=True, names: Names = PLAIN) -> None:
-    image = ax.imshow(matrix.values.astype(float), vmin=vmin, vmax=vmax, cmap="viridis")
-    ax.set_xticks(range(len(matrix.columns)), [str(c) for c in matrix.columns], rotation=60, ha="right", fontsize=7)
-    ax.set_yticks(range(len(matrix.index)), [str(i) for i in matrix.index], fontsize=7)
-    _mark_baseline_ticks(ax.get_xticklabels(), names)
-    _mark_baseline_ticks(ax.get_yticklabels(), names)
-    ax.set_title(title, fontsize=10)
-    if annotate and matrix.size <= 100:
-        for (i, j), value in np.ndenumerate(matrix.values.astype(float)):
-            if not np.isnan(value):
-                ax.text(
-                    j,
-                    i,
-                    f"{value:.2f}",
-                    ha="center",
-                    va="center",
-                    fontsize=7,
-                    color="white" if value < 0.6 else "black",
-                )
-    plt.colorbar(image, ax=ax, fraction=0.046)
+    return save(fig, path)
 
 
 def overlap_heatmap(overlap: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path | None:
@@ -163,8 +108,8 @@ def overlap_heatmap(overlap: pd.DataFrame, path: Path, names: Names = PLAIN) -> 
         for row in means.itertuples(index=False):
             matrix.loc[short[row.collection_a], short[row.collection_b]] = getattr(row, metric)
             matrix.loc[short[row.collection_b], short[row.collection_a]] = getattr(row, metric)
-        _heatmap(ax, matrix, f"mean {'RBO' if metric == 'rbo' else 'Jaccard'} over the probes", names=names)
-    return _save(fig, path)
+        heatmap(ax, matrix, f"mean {'RBO' if metric == 'rbo' else 'Jaccard'} over the probes", names=names)
+    return save(fig, path)
 
 
 def latency(latency_frame: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path | None:
@@ -184,7 +129,7 @@ def latency(latency_frame: pd.DataFrame, path: Path, names: Names = PLAIN) -> Pa
     ax.set_ylabel("latency (ms, client side)")
     ax.set_title("Search latency per collection", fontsize=10)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def group_affinity(
@@ -201,7 +146,7 @@ def group_affinity(
     matrix = matrix.reindex(index=groups, columns=groups, fill_value=0.0)
     size = 3 + 0.22 * len(groups)
     fig, ax = plt.subplots(figsize=(size + 1, size))
-    _heatmap(
+    heatmap(
         ax,
         matrix,
         f"group affinity: {names(collection)}",
@@ -210,19 +155,12 @@ def group_affinity(
     )
     ax.set_xlabel("neighbour's group")
     ax.set_ylabel("query line's group")
-    return _save(fig, path)
-
-
-def _swept(fidelity: pd.DataFrame) -> pd.DataFrame:
-    """Rows of an index search parameter's sweep (a FLAT index, or the server's default, has no value)."""
-    if fidelity.empty or "value" not in fidelity:
-        return pd.DataFrame()
-    return fidelity.dropna(subset=["value"])
+    return save(fig, path)
 
 
 def ivf_recall(fidelity: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path | None:
     """Index recall@k against exact search as the index's search parameter (nprobe, ef) grows."""
-    swept = _swept(fidelity)
+    swept = swept_rows(fidelity)
     if swept.empty:
         return None
     fig, ax = plt.subplots(figsize=(5.5, 4))
@@ -244,7 +182,7 @@ def ivf_recall(fidelity: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path
     ax.set_ylim(0, 1.02)
     ax.set_title("Index recall vs search parameter", fontsize=10)
     ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def recall_latency(fidelity: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path | None:
@@ -263,7 +201,7 @@ def recall_latency(fidelity: pd.DataFrame, path: Path, names: Names = PLAIN) -> 
     ax.set_ylim(0, 1.02)
     ax.set_title("Recall vs latency", fontsize=10)
     ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def retrieval(retrieval_frame: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path | None:
@@ -297,7 +235,7 @@ def retrieval(retrieval_frame: pd.DataFrame, path: Path, names: Names = PLAIN) -
     search = "exact search" if figure == "exact" else "the index search"
     ax.set_title(f"Retrieval with {search}, baselines (hatched) beside the models", fontsize=10)
     ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def align_curve(results: pd.DataFrame, path: Path) -> Path | None:
@@ -333,7 +271,7 @@ def align_curve(results: pd.DataFrame, path: Path) -> Path | None:
         ax.set_ylabel(label)
         ax.set_title(label, fontsize=10)
         ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def quality_cost(front: pd.DataFrame, quality: str, path: Path, names: Names = PLAIN) -> Path | None:
@@ -349,7 +287,7 @@ def quality_cost(front: pd.DataFrame, quality: str, path: Path, names: Names = P
     x = front["cost"].where(measured, edge)
     fig, ax = plt.subplots(figsize=(7.2, 4.2))
     for row, at in zip(front.itertuples(index=False), x):
-        _point(ax, at, row.quality, row.collection, names, on_front=bool(row.on_front))
+        point(ax, at, row.quality, row.collection, names, on_front=bool(row.on_front))
     for row, at, known in zip(front.itertuples(index=False), x, measured):
         if not known:
             ax.annotate(
@@ -371,8 +309,8 @@ def quality_cost(front: pd.DataFrame, quality: str, path: Path, names: Names = P
     ax.set_ylabel(f"{quality} (higher is better)", fontsize=8)
     ax.set_title("Quality vs cost (black edge: on the Pareto front)", fontsize=10)
     legend = ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
-    _mark_baseline_ticks(legend.get_texts(), names)
-    return _save(fig, path)
+    mark_baseline_ticks(legend.get_texts(), names)
+    return save(fig, path)
 
 
 def variant_tradeoff(variants: pd.DataFrame, cost: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path | None:
@@ -400,4 +338,4 @@ def variant_tradeoff(variants: pd.DataFrame, cost: pd.DataFrame, path: Path, nam
         ax.set_ylabel("overlap@k with the base's results" if use_overlap else "same-text cosine with the base")
         ax.set_ylim(0, 1.05)
         ax.set_title(f"Variants of {names(base)}", fontsize=10)
-    return _save(fig, path)
+    return save(fig, path)
