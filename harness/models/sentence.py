@@ -60,6 +60,34 @@ def _resolve_devices(device: str) -> list[str | None]:
     return [None if n == "auto" else n for n in names]
 
 
+# Tokens per batch of a long-text encode: on 2 CPU cores all-MiniLM-L6-v2 encoded 512
+# documents of about 250 tokens in 37.7 s and 214 MB above its load in batches of 16, in 46.1 s
+# and 500 MB in batches of 64 (the attention scores grow with batch x length^2).
+TOKENS_PER_BATCH = 16 * 256
+
+
+def token_batches(texts: Sequence[str], batch_size: int, limit: int | None) -> dict[int, list[int] | None]:
+    """Batch size -> the positions encoded with it: ``batch_size`` for short texts, fewer per
+    batch for long ones, so a batch holds about TOKENS_PER_BATCH tokens (a token takes about
+    3 characters or more). Short texts only: one group, all positions (None)."""
+    cap = limit or 512
+    sizes = []
+    for text in texts:
+        tokens = min(cap, len(text) // 3 + 2)
+        size = batch_size
+        while size > 1 and size * tokens > TOKENS_PER_BATCH:
+            size //= 2
+        sizes.append(size)
+    if all(size == batch_size for size in sizes):
+        return {batch_size: None}
+    groups: dict[int, list[int] | None] = {}
+    for position, size in enumerate(sizes):
+        found = groups.setdefault(size, [])
+        assert found is not None
+        found.append(position)
+    return groups
+
+
 @dataclass
 class SentenceTransformerEmbedder:
     """A loaded sentence-transformers model (torch, or a static distillation) with what the
@@ -97,14 +125,24 @@ class SentenceTransformerEmbedder:
             self._pool = self.model.start_multi_process_pool(self.pool_devices)
         # encode_query / encode_document also route the input of models with a Router module
         method = self.model.encode_query if role == "query" else self.model.encode_document
-        vectors = method(
-            list(texts),
-            prompt=self.encoding.prompt(role),
-            batch_size=batch_size,
-            show_progress_bar=False,
-            convert_to_numpy=True,
-            pool=self._pool,
-        )
+        texts = list(texts)
+        groups = token_batches(texts, batch_size, self.max_seq_length) if self._pool is None else {batch_size: None}
+        parts: list[np.ndarray] = []
+        order: list[int] = []
+        for size, positions in groups.items():
+            chosen = texts if positions is None else [texts[i] for i in positions]
+            parts.append(
+                method(
+                    chosen,
+                    prompt=self.encoding.prompt(role),
+                    batch_size=size,
+                    show_progress_bar=False,
+                    convert_to_numpy=True,
+                    pool=self._pool,
+                )
+            )
+            order.extend(range(len(texts)) if positions is None else positions)
+        vectors = parts[0] if len(parts) == 1 else np.concatenate(parts)[np.argsort(order, kind="stable")]
         return self.encoding.finish(vectors)
 
     def close(self) -> None:
