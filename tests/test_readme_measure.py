@@ -29,3 +29,14 @@ def test_the_example_measure_of_the_readme_runs_and_shares_the_runs():
     embedder = load(type("Ref", (), {"alias": "fake-a"})())
     nearest = store.search(names[0], embedder.encode(probes), 1, nprobe=4)
     assert table.loc[0, "mean"] == sum(h[0].distance for h in nearest) / len(nearest)
+
+
+def test_the_example_measure_declares_how_its_table_is_read_and_adds_a_finding():
+    measure = _example()["NearestDistance"]()
+    (table,) = measure.tables
+    assert table.section == "Similarity scores" and table.terminal and table.columns["mean"].better == "low"
+    store, load = blake_store()
+    study = run_study(store, None, blake_inputs(), StudyPlan(nprobe=4, repeats=1), load, measures=(measure,))
+    (line,) = measure.findings(study.tables, str)
+    best = study.tables["nearest"].sort_values("mean").iloc[0]
+    assert line == f"Nearest answers: {best['collection']} finds the closest ({best['mean']:.3f})."

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import html as html_lib
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -18,35 +19,32 @@ from harness.records import is_baseline
 from harness.study import Study, tables
 
 # Tables in the report, by section; the rest stay in the files (long forms, sweeps).
-SECTIONS = (
-    ("Quality", ("retrieval", "contrast", "graded", "coherence", "standings")),
-    ("Cost", ("cost",)),
-    ("How different the results are", ("agreement", "alignment")),
-    ("Index", ("fidelity_summary",)),
-    ("Similarity scores", ("score_distribution", "threshold_map", "unanswered")),
-)
-FOLDED = {"Quality": "paired"}  # folded under a section: long, and read only to check a figure
-# Titles for people where the table's own title says less than it should.
-TITLES = {"unanswered": "Probes every retriever missed: no judged-relevant line in any top k"}
-# The words of a sentence's link to the table behind it.
-LINKS = {
-    "paired": "paired tests",
-    "retrieval": "retrieval table",
-    "contrast": "contrast table",
-    "graded": "graded pairs table",
-    "coherence": "coherence table",
-    "cost": "cost table",
-    "agreement": "agreement table",
-    "fidelity_summary": "index table",
-    "alignment": "alignment table",
-    "align": "migration maps",
-}
-PLOT_SECTIONS = {
-    "Quality": ("quality_cost", "retrieval", "contrast_vs_time", "similarity"),
-    "Cost": ("efficiency", "latency"),
-    "How different the results are": ("overlap",),
-    "Index": ("ivf_recall", "recall_latency"),
-}
+
+
+@lru_cache(maxsize=1)
+def _declared() -> tuple[list[tuple[str, list[str]]], dict[str, str], dict[str, str], dict[str, list[str]]]:
+    """What the measures declare for the report: each section's tables, the table folded under
+    a section, the words a sentence links to a table with, each section's plots."""
+    from harness.study import MEASURES
+    from harness.study.base import SECTIONS as ORDER
+
+    registry = tables().values()
+    sections = [(s, [t.name for t in registry if t.section == s and not t.folded]) for s in ORDER]
+    folded = {t.section: t.name for t in registry if t.folded and t.section}
+    links = {t.name: t.link for t in registry if t.link} | {"align": "migration maps"}
+    plots: dict[str, list[str]] = {}
+    for measure in MEASURES:
+        for plot in measure.plots:
+            if plot.section:
+                plots.setdefault(plot.section, []).append(plot.name)
+    return sections, folded, links, plots
+
+
+def table_links() -> dict[str, str]:
+    """The words a sentence of the recommendation names each table with."""
+    return _declared()[2]
+
+
 BASELINE_ROW = ' class="baseline"'
 NAME_COLUMNS = ("Model", "Model A", "Model B")
 NAME_CELL = ' class="name"'
@@ -117,7 +115,7 @@ def _study_table(name: str, study: Study, names: Names) -> str:
         return ""
     if name == "threshold_map":
         frame = frame.rename(columns={c: names(c) for c in frame.columns if c != "quantile"})
-    title = TITLES.get(name) or tables()[name].title
+    title = tables()[name].title
     return f"<h3 id=table-{name}>{_e(title)}</h3>{_table(view(name, frame, names), names)}"
 
 
@@ -151,7 +149,8 @@ def verdict_html(verdict: Verdict, names: Names, linked: set[str] | None = None)
     for sentence in verdict.sentences:
         link = ""
         if sentence.table in linked:
-            link = f' <a class=src href="#table-{sentence.table}">{_e(LINKS.get(sentence.table, sentence.table))}</a>'
+            words = table_links().get(sentence.table, sentence.table)
+            link = f' <a class=src href="#table-{sentence.table}">{_e(words)}</a>'
         items.append(f"<li>{_e(sentence.text)}{link}</li>")
     if items:
         head = f"<ol class=recommendation>{''.join(items)}</ol>"
@@ -186,8 +185,9 @@ def _relevant(study: Study) -> dict[str, set[int]]:
 
 def _linked(study: Study, extra_sections: tuple[str, ...]) -> set[str]:
     """The tables the page shows, so a sentence links only to what is there."""
-    shown = {name for _, names_ in SECTIONS for name in names_ if not study.tables.get(name, pd.DataFrame()).empty}
-    shown |= {name for name in FOLDED.values() if not study.tables.get(name, pd.DataFrame()).empty}
+    sections, folded, _, _ = _declared()
+    shown = {name for _, names_ in sections for name in names_ if not study.tables.get(name, pd.DataFrame()).empty}
+    shown |= {name for name in folded.values() if not study.tables.get(name, pd.DataFrame()).empty}
     if any("id=table-align" in section for section in extra_sections):
         shown.add("align")
     return shown
@@ -265,7 +265,8 @@ def report_html(
             parts.append(_image(plots[name], plot_titles.get(name, name)))
     parts.append(side_by_side(hits, names, _relevant(study)) if hits is not None else "")
     used = {"quality_cost", "retrieval"}
-    for section, names_ in SECTIONS:
+    sections, folded_tables, _, section_plots = _declared()
+    for section, names_ in sections:
         body = "".join(_study_table(name, study, names) for name in names_)
         if section == "Cost" and latency is not None and not latency.empty:
             shown = latency[
@@ -293,14 +294,14 @@ def report_html(
                 ),
                 names,
             )
-        folded = FOLDED.get(section)
+        folded = folded_tables.get(section)
         frame = study.tables.get(folded, pd.DataFrame()) if folded else None
         if folded and frame is not None and not frame.empty:
             body += (
                 f"<details id=table-{folded}><summary>{_e(tables()[folded].title)}</summary>"
                 f"{_table(view(folded, frame, names), names)}</details>"
             )
-        figures = [p for p in PLOT_SECTIONS.get(section, ()) if p in plots and p not in used]
+        figures = [p for p in section_plots.get(section, ()) if p in plots and p not in used]
         used.update(figures)
         body += "".join(_image(plots[p], plot_titles.get(p, p)) for p in figures)
         if body:

@@ -114,8 +114,8 @@ def overlap_heatmap(overlap: pd.DataFrame, path: Path, names: Names = PLAIN) -> 
 
 def latency(latency_frame: pd.DataFrame, path: Path, names: Names = PLAIN) -> Path | None:
     """Search latency per collection: p50, p95, p99 and mean (ms)."""
-    if latency_frame is None or latency_frame.empty:
-        return None
+    if latency_frame is None or latency_frame.empty or not latency_frame.get("p50_ms", pd.Series()).notna().any():
+        return None  # no timed search (--repeats 0): nothing to draw
     columns = [c for c in ("p50_ms", "mean_ms", "p95_ms", "p99_ms") if c in latency_frame]
     frame = latency_frame.set_index("collection")[columns]
     fig, ax = plt.subplots(figsize=(5 + 0.8 * len(frame), 4))

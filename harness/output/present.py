@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pandas as pd
 
 from harness.records import BASELINE_PREFIX, is_baseline
+from harness.study.base import Column
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
 BASELINE_COLOUR = "#8c8c8c"
@@ -22,58 +24,26 @@ def baseline_title(name: str) -> str:
     return BASELINE_TITLES.get(kind, kind)
 
 
-@dataclass(frozen=True)
-class Column:
-    title: str
-    kind: str = "float3"  # int, float0..float3, millions, text
-    better: str | None = None  # "high" or "low": the best value is marked
-
-
+# Columns several tables share; each table declares its own (harness.study.Table.columns).
 COLUMNS: dict[str, Column] = {
     "search": Column("Search", "text"),
-    "dimension": Column("Dimension", "int"),
-    "parameters": Column("Parameters (M)", "millions"),
-    "size_mb": Column("Size (MB)", "float1", "low"),
-    "vector_bytes": Column("Vector bytes per row", "int", "low"),
-    "load_s": Column("Load (s)", "float2", "low"),
-    "sentences_per_s": Column("Encode (sentences/s)", "int", "high"),
-    "corpus_encode_s": Column("Corpus encode (s)", "float1", "low"),
-    "total_s": Column("Load + corpus encode (s)", "float1", "low"),
-    "peak_memory_mb": Column("Peak memory (MB)", "float0", "low"),
-    "contrast": Column("Contrast", "float3", "high"),
-    "mean_similar": Column("Mean cosine, similar pairs", "float3"),
-    "mean_dissimilar": Column("Mean cosine, dissimilar pairs", "float3"),
-    "spearman": Column("Spearman ×100", "float1", "high"),
-    "pearson": Column("Pearson ×100", "float1", "high"),
-    "recall_at_k": Column("Recall@k", "float3", "high"),
-    "ndcg_at_10": Column("nDCG@10", "float3", "high"),
-    "mrr": Column("MRR", "float3", "high"),
-    "coherence": Column("Coherence", "float3", "high"),
-    "chance": Column("Chance", "float3"),
-    "overlap_at_k": Column("Overlap@k", "float3"),
-    "jaccard": Column("Jaccard", "float3"),
-    "rbo": Column("RBO", "float3"),
-    "kendall_tau": Column("Kendall τ", "float3"),
-    "index_loss": Column("Index loss", "float3"),
-    "recall_at_setting": Column("Recall vs exact", "float3", "high"),
-    "latency_p50_ms": Column("Search p50 (ms)", "float1", "low"),
-    "value_for_0_95": Column("Setting for 0.95", "text"),
-    "value_for_0_99": Column("Setting for 0.99", "text"),
-    "mutual_knn": Column("Mutual kNN", "float3"),
-    "cka": Column("Linear CKA", "float3"),
-    "same_text_cosine": Column("Same-text cosine", "float3"),
     "items": Column("Items", "int"),
     "queries": Column("Queries", "int"),
     "groups": Column("Groups", "int"),
     "k": Column("k", "int"),
     "rows": Column("Rows", "int"),
-    "wins": Column("Wins", "int", "high"),
-    "ties": Column("Ties", "int"),
-    "losses": Column("Losses", "int", "low"),
-    "p_value": Column("p", "float3"),
-    "difference": Column("Difference", "float3"),
-    "items_needed": Column("Items to separate", "int"),
 }
+
+
+@lru_cache(maxsize=1)
+def declared_columns() -> dict[str, Column]:
+    """Every column the registered measures' tables declare, and the shared ones."""
+    from harness.study import tables
+
+    found = dict(COLUMNS)
+    for table in tables().values():
+        found.update(table.columns)
+    return found
 
 
 def fmt(value, kind: str = "float3") -> str:
@@ -164,7 +134,7 @@ def people_table(frame: pd.DataFrame, names: Names, columns: list[str] | None = 
         if column.endswith(("_ci_low", "_ci_high")) or column in ("ci_low", "ci_high"):
             continue
         numeric = pd.api.types.is_numeric_dtype(frame[column])
-        spec = COLUMNS.get(column, Column(column.replace("_", " "), "float3" if numeric else "text"))
+        spec = declared_columns().get(column, Column(column.replace("_", " "), "float3" if numeric else "text"))
         if column in NAME_TITLES:
             shown[NAME_TITLES.get(column, column)] = [names(v) for v in frame[column]]
             continue

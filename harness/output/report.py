@@ -23,19 +23,16 @@ STUDY_FILES = ("*.csv", "*.json", "*.parquet", "*.html", "plots/")  # what a stu
 # Long-form tables are in the files and drawn as plots, not printed in the report.
 LONG_TABLES = {"pair_scores", "affinity", "retrieval_items", "coherence_items", "agreement_items"}
 
-PLOT_TITLES = {
-    "quality_cost": "Quality vs encode cost, with the Pareto front (baselines grey, hatched; BM25 runs no model)",
-    "similarity": "Similarity distributions (similar vs dissimilar pairs)",
-    "efficiency": "Efficiency: size vs encode time",
-    "contrast_vs_time": "Contrast vs total time",
-    "overlap": "Agreement between collections (query output)",
-    "latency": "Search latency (query output)",
-    "ivf_recall": "Index recall vs search parameter (nprobe, ef)",
-    "recall_latency": "Index recall vs search latency",
-    "retrieval": "Retrieval with 95% intervals, exact search (baselines grey, hatched)",
-    "variants": "Variants: agreement with the base vs encode speed",
-    "align": "Migration maps: learning curves (harness align)",
-}
+ALIGN_TITLE = "Migration maps: learning curves (harness align)"
+
+
+def plot_titles() -> dict[str, str]:
+    """Each plot's title: those the measures declare, and harness align's curves."""
+    from harness.study import MEASURES
+
+    return {plot.name: plot.title for measure in MEASURES for plot in measure.plots} | {"align": ALIGN_TITLE}
+
+
 ALIGN_SHOWN = ("results", "scores")
 
 
@@ -96,25 +93,36 @@ def write_plots(
 ) -> dict[str, Path]:
     """All plots the study's tables allow, under DIRECTORY/plots; name -> path."""
     from harness.output import plots
+    from harness.study import MEASURES
 
     folder = Path(directory) / "plots"
     query = query_tables(study, query_dir)
     names = names_for(study, query)
     verdict = verdict or build_verdict(study, names, query.get("latency"))
     aligned = load_align(align_dir)[0] if align_dir else {}
-    made = {
-        "quality_cost": plots.quality_cost(verdict.front, verdict.quality_title, folder / "quality_cost.png", names),
-        "similarity": plots.similarity_distributions(study.pair_scores, folder / "similarity.png", names),
-        "efficiency": plots.efficiency(study.cost, folder / "efficiency.png", names),
-        "contrast_vs_time": plots.contrast_vs_time(study.contrast, study.cost, folder / "contrast_vs_time.png", names),
-        "overlap": plots.overlap_heatmap(query.get("overlap"), folder / "overlap.png", names),
-        "latency": plots.latency(query.get("latency"), folder / "latency.png", names),
-        "ivf_recall": plots.ivf_recall(study.fidelity, folder / "ivf_recall.png", names),
-        "recall_latency": plots.recall_latency(study.fidelity, folder / "recall_latency.png", names),
-        "retrieval": plots.retrieval(study.retrieval, folder / "retrieval.png", names),
-        "variants": plots.variant_tradeoff(study.variants, study.cost, folder / "variants.png", names),
-        "align": plots.align_curve(aligned.get("results", pd.DataFrame()), folder / "align.png"),
+    built_in = {  # the built-in measures' plots, drawn here; a measure's own plot draws itself
+        "quality_cost": lambda: plots.quality_cost(
+            verdict.front, verdict.quality_title, folder / "quality_cost.png", names
+        ),
+        "similarity": lambda: plots.similarity_distributions(study.pair_scores, folder / "similarity.png", names),
+        "efficiency": lambda: plots.efficiency(study.cost, folder / "efficiency.png", names),
+        "contrast_vs_time": lambda: plots.contrast_vs_time(
+            study.contrast, study.cost, folder / "contrast_vs_time.png", names
+        ),
+        "overlap": lambda: plots.overlap_heatmap(query.get("overlap"), folder / "overlap.png", names),
+        "latency": lambda: plots.latency(query.get("latency"), folder / "latency.png", names),
+        "ivf_recall": lambda: plots.ivf_recall(study.fidelity, folder / "ivf_recall.png", names),
+        "recall_latency": lambda: plots.recall_latency(study.fidelity, folder / "recall_latency.png", names),
+        "retrieval": lambda: plots.retrieval(study.retrieval, folder / "retrieval.png", names),
+        "variants": lambda: plots.variant_tradeoff(study.variants, study.cost, folder / "variants.png", names),
     }
+    made: dict[str, Path | None] = {}
+    for plot in (plot for measure in MEASURES for plot in measure.plots):
+        if plot.draw is not None:
+            made[plot.name] = plot.draw(study.tables, names, folder / f"{plot.name}.png")
+        elif plot.name in built_in:
+            made[plot.name] = built_in[plot.name]()
+    made["align"] = plots.align_curve(aligned.get("results", pd.DataFrame()), folder / "align.png")
     if not study.affinity.empty:
         for i, name in enumerate(dict.fromkeys(study.affinity["collection"])):
             made[f"affinity:{name}"] = plots.group_affinity(
@@ -189,7 +197,7 @@ def write_html(
         names,
         verdict,
         plot_paths,
-        PLOT_TITLES,
+        plot_titles(),
         hits=query.get("hits"),
         latency=query.get("latency"),
         query_manifest=query.get("manifest"),

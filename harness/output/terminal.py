@@ -105,10 +105,6 @@ def people_rich(people, title: str | None = None) -> Table:
     return table
 
 
-# The tables a terminal shows after an evaluation; the report and the files have them all.
-TERMINAL_TABLES = ("retrieval", "contrast", "graded", "coherence", "cost", "fidelity_summary")
-
-
 def print_study(console: Console, study, verdict, details: bool = False) -> None:
     """The key tables for people, with ``details`` every finding, then the recommendation."""
     from harness.output.present import Names
@@ -116,11 +112,10 @@ def print_study(console: Console, study, verdict, details: bool = False) -> None
     from harness.study import tables
 
     names = Names(study.manifest.get("collections"))
-    registry = tables()
-    for name in TERMINAL_TABLES:
+    for name, table in tables().items():  # the tables a measure shows in the terminal
         frame = study.tables.get(name)
-        if frame is not None and not frame.empty:
-            console.print(people_rich(view(name, frame, names), registry[name].title))
+        if table.terminal and frame is not None and not frame.empty:
+            console.print(people_rich(view(name, frame, names), table.title))
     if details and verdict.findings:
         console.print("[bold]Every finding behind the recommendation[/]")
         for finding in verdict.findings:
@@ -129,7 +124,7 @@ def print_study(console: Console, study, verdict, details: bool = False) -> None
 
 def print_recommendation(console: Console, verdict) -> None:
     """The recommendation's sentences, each with the table behind it: what the terminal ends with."""
-    from harness.output.html import LINKS
+    from harness.output.html import table_links
 
     if not verdict.sentences:
         console.print("[bold]Recommendation[/]: nothing to recommend: the study measured no quality criterion.")
@@ -137,5 +132,5 @@ def print_recommendation(console: Console, verdict) -> None:
     where = f"{verdict.search}; " if verdict.search else ""
     console.print(f"[bold]Recommendation[/] ({where}95% intervals; a difference whose interval includes 0 is a tie)")
     for number, sentence in enumerate(verdict.sentences, 1):
-        see = f" [dim](see the {LINKS.get(sentence.table, sentence.table)})[/]" if sentence.table else ""
+        see = f" [dim](see the {table_links().get(sentence.table, sentence.table)})[/]" if sentence.table else ""
         console.print(f"  {number}. {_escape(sentence.text)}{see}")

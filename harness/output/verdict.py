@@ -34,7 +34,7 @@ from harness.output.evidence import (
 from harness.output.findings import _agreement, _alignment, _costs, _criterion, _front, _index, _misses
 from harness.output.present import Names
 from harness.output.sentences import _change_sentence, _cost_sentence, _index_sentence, _map_sentence, _quality_sentence
-from harness.study import Study
+from harness.study import MEASURES, Study
 
 __all__ = [
     "CRITERIA",
@@ -88,4 +88,7 @@ def build_verdict(
     _index(verdict, study, names)
     _alignment(verdict, study, names, aligned)
     _misses(verdict, study)
+    for measure in MEASURES:  # a measure's own lines, beside the built-in ones
+        for line in measure.findings(study.tables, names):
+            verdict.add(measure.name, line)
     return verdict

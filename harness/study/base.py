@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator, Sequence
+from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,15 +23,47 @@ from harness.models import Embedder
 from harness.records import Hit, Probe, SearchParams
 from harness.retrieval import EXACT, INDEX, Queries, Retriever, RunBook
 
+# The report's sections, in the order it shows them.
+SECTIONS = ("Quality", "Cost", "How different the results are", "Index", "Similarity scores")
+
+
+@dataclass(frozen=True)
+class Column:
+    """How people read a column: its title, its format (int, float0..float3, millions, text)
+    and the direction of better ("high" or "low"; the best model's value is marked)."""
+
+    title: str
+    kind: str = "float3"
+    better: str | None = None
+
 
 @dataclass(frozen=True)
 class Table:
-    """One output table: its file name, its titles, and how parts from several collections join."""
+    """One output table: its file name, how people read it (titles, columns, where the report
+    shows it) and how parts from several collections join. The output renders whatever the
+    measures declare: a new measure's table needs nothing else."""
 
     name: str
     title: str  # in the HTML report
-    terminal: str | None = None  # title in the terminal; None: not shown there
+    terminal: str | None = None  # shown in the terminal after a study (its title there); None: not shown
     combine: Callable[[list[pd.DataFrame]], pd.DataFrame] | None = None  # default: rows concatenated
+    section: str | None = None  # the report's section (one of SECTIONS); None: in the files only
+    folded: bool = False  # in the report, folded under its section
+    link: str = ""  # how a sentence of the recommendation names it ("retrieval table")
+    columns: Mapping[str, Column] = field(default_factory=dict)  # its columns as people read them
+
+
+@dataclass(frozen=True)
+class Plot:
+    """A plot a measure declares: its name (the PNG's), its title and the report's section
+    (None: under "More plots"). ``draw(tables, names, path)`` draws it from the study's tables
+    (matplotlib imported inside) and returns the path, or None when there is nothing to draw; the
+    built-in plots are drawn by :mod:`harness.output.plots` under the same names."""
+
+    name: str
+    title: str
+    section: str | None = None
+    draw: Callable[[dict[str, pd.DataFrame], Any, Path], Path | None] | None = None
 
 
 @dataclass
@@ -128,6 +160,7 @@ class Measure:
 
     name: ClassVar[str]
     tables: ClassVar[tuple[Table, ...]]
+    plots: ClassVar[tuple[Plot, ...]] = ()
     definition: ClassVar[str | None] = None
     per_pair: ClassVar[bool] = False
     combined: ClassVar[bool] = False
@@ -166,6 +199,11 @@ class Measure:
 
     def summarise(self, tables: dict[str, pd.DataFrame], inputs: StudyInputs, settings: StudySettings) -> Frames:
         raise NotImplementedError
+
+    def findings(self, tables: dict[str, pd.DataFrame], names: Callable[[str], str]) -> list[str]:
+        """Lines of the verdict's detail this measure adds, from the study's tables (``names``
+        gives a collection's short name); the built-in measures' lines are in the output."""
+        return []
 
 
 def side_by_side(keys: list[str]) -> Callable[[list[pd.DataFrame]], pd.DataFrame]:

@@ -8,7 +8,7 @@ import pandas as pd
 
 from harness.metrics.agreement import agreement
 from harness.metrics.uncertainty import index_and_exact
-from harness.study.base import Frames, Measure, StudyInputs, Table
+from harness.study.base import Column, Frames, Measure, Plot, StudyInputs, Table
 from harness.study.context import Context
 
 METRICS = ("overlap_at_k", "jaccard", "rbo", "kendall_tau")
@@ -21,11 +21,19 @@ class Agreement(Measure):
         Table(
             "agreement",
             "Agreement between retrievers on the probes (95% CI over probes; exact = exact search)",
-            "Agreement of top-k results (mean over probes, 95% CI; index_loss = exact - value: "
-            "the part of the disagreement that is the index's)",
+            section="How different the results are",
+            link="agreement table",
+            columns={
+                "overlap_at_k": Column("Overlap@k", "float3"),
+                "jaccard": Column("Jaccard", "float3"),
+                "rbo": Column("RBO", "float3"),
+                "kendall_tau": Column("Kendall τ", "float3"),
+                "index_loss": Column("Index loss", "float3"),
+            },
         ),
         Table("agreement_items", "Agreement per probe"),
     )
+    plots = (Plot("overlap", "Agreement between collections (query output)", "How different the results are"),)
     definition = (
         "overlap@k = |A∩B|/k, Jaccard, extrapolated RBO (p 0.9) and Kendall tau-b over common items of two "
         "retrievers' top-k lists per probe; value with each collection's configured index search, exact with exact "

@@ -6,13 +6,25 @@ import numpy as np
 import pandas as pd
 
 from harness.metrics.spaces import alignment_warning, same_text_cosine, space_alignment
-from harness.study.base import Frames, Measure, StudyInputs, Table, sample_positions
+from harness.study.base import Column, Frames, Measure, StudyInputs, Table, sample_positions
 from harness.study.context import Context
 
 
 class Alignment(Measure):
     name = "alignment"
-    tables = (Table("alignment", "Space alignment between collections", "Space alignment"),)
+    tables = (
+        Table(
+            "alignment",
+            "Space alignment between collections",
+            section="How different the results are",
+            link="alignment table",
+            columns={
+                "mutual_knn": Column("Mutual kNN", "float3"),
+                "cka": Column("Linear CKA", "float3"),
+                "same_text_cosine": Column("Same-text cosine", "float3"),
+            },
+        ),
+    )
     definition = "mutual kNN (cosine) and linear CKA on rows both collections hold"
     per_pair = True
 

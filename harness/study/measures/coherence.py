@@ -7,7 +7,7 @@ import pandas as pd
 
 from harness.metrics.groups import chance_coherence, group_affinity, group_shares
 from harness.metrics.uncertainty import index_and_exact
-from harness.study.base import Frames, Measure, StudyInputs, Table
+from harness.study.base import Column, Frames, Measure, StudyInputs, Table
 from harness.study.context import Context
 
 
@@ -24,6 +24,9 @@ class Coherence(Measure):
             "coherence",
             "Group coherence (95% CI over query lines; exact = exact search)",
             "Group coherence (mean over query lines, 95% CI; index_loss = exact - value)",
+            section="Quality",
+            link="coherence table",
+            columns={"coherence": Column("Coherence", "float3", "high"), "chance": Column("Chance", "float3")},
         ),
         Table("coherence_items", "Group coherence per query line"),
         Table("affinity", "Group affinity (long form)"),

@@ -27,7 +27,7 @@ from harness.metrics.uncertainty import (
     paired,
 )
 from harness.records import is_baseline
-from harness.study.base import Frames, Measure, StudyInputs, StudySettings, Table
+from harness.study.base import Column, Frames, Measure, StudyInputs, StudySettings, Table
 
 FIXED = ["source", "sentence1", "sentence2", "gold"]
 OPPOSITE = {"win": "loss", "loss": "win", "tie": "tie"}
@@ -78,9 +78,25 @@ class Comparison(Measure):
         Table(
             "paired",
             "Paired comparisons on the same items (difference = a - b, 95% CI; a tie when the CI includes 0)",
-            "Paired comparisons (a - b on the same items, 95% CI; tie when the CI includes 0)",
+            section="Quality",
+            folded=True,
+            link="paired tests",
+            columns={
+                "p_value": Column("p", "float3"),
+                "difference": Column("Difference", "float3"),
+                "items_needed": Column("Items to separate", "int"),
+            },
         ),
-        Table("standings", "Win / tie / loss per retriever", "Win / tie / loss over all paired comparisons"),
+        Table(
+            "standings",
+            "Win / tie / loss per retriever",
+            section="Quality",
+            columns={
+                "wins": Column("Wins", "int", "high"),
+                "ties": Column("Ties", "int"),
+                "losses": Column("Losses", "int", "low"),
+            },
+        ),
     )
     definition = (
         f"paired bootstrap ({RESAMPLES} resamples) of the difference between two retrievers on the items both have: "
@@ -145,8 +161,8 @@ class Unanswered(Measure):
     tables = (
         Table(
             "unanswered",
-            "Probes no retriever answers within top k (check their judgements)",
-            "Probes no retriever answers within top k (no judged-relevant line in any top k: check the judgements)",
+            "Probes every retriever missed: no judged-relevant line in any top k",
+            section="Similarity scores",
         ),
     )
     definition = (

@@ -14,7 +14,7 @@ import time
 import pandas as pd
 
 from harness.models import folder_size
-from harness.study.base import Frames, Measure, StudyInputs, Table, sample_positions
+from harness.study.base import Column, Frames, Measure, Plot, StudyInputs, Table, sample_positions
 from harness.study.context import Context
 
 
@@ -112,7 +112,35 @@ def _truncated_share(ctx: Context) -> float:
 class Cost(Measure):
     on_models = True
     name = "cost"
-    tables = (Table("cost", "Per-model cost", "Cost (times are medians; memory is the peak while encoding)"),)
+    tables = (
+        Table(
+            "cost",
+            "Per-model cost",
+            "Cost (times are medians; memory is the peak while encoding)",
+            section="Cost",
+            link="cost table",
+            columns={
+                "dimension": Column("Dimension", "int"),
+                "parameters": Column("Parameters (M)", "millions"),
+                "size_mb": Column("Size (MB)", "float1", "low"),
+                "vector_bytes": Column("Vector bytes per row", "int", "low"),
+                "load_s": Column("Load (s)", "float2", "low"),
+                "sentences_per_s": Column("Encode (sentences/s)", "int", "high"),
+                "corpus_encode_s": Column("Corpus encode (s)", "float1", "low"),
+                "total_s": Column("Load + corpus encode (s)", "float1", "low"),
+                "peak_memory_mb": Column("Peak memory (MB)", "float0", "low"),
+                "truncated_share": Column("Documents truncated", "float2", "low"),
+            },
+        ),
+    )
+    plots = (
+        Plot(
+            "quality_cost",
+            "Quality vs encode cost, with the Pareto front (baselines grey, hatched; BM25 runs no model)",
+            "Quality",
+        ),
+        Plot("efficiency", "Efficiency: size vs encode time", "Cost"),
+    )
     on_baselines = frozenset({"hashing"})
     definition = (
         "size on disk, model load time and encode throughput (batched, after an untimed warm-up) are medians over "

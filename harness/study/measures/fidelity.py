@@ -11,7 +11,7 @@ import pandas as pd
 from harness.metrics.index import ef_sweep, first_reaching, nprobe_sweep, recall_against
 from harness.metrics.latency import latency_summary
 from harness.retrieval import Queries
-from harness.study.base import Frames, Measure, StudyInputs, Table
+from harness.study.base import Column, Frames, Measure, Plot, StudyInputs, Table
 from harness.study.context import CollectionContext, Context
 
 LATENCY_QUERIES = 20  # one-query searches timed per setting, after a warm-up
@@ -47,8 +47,24 @@ def _latency(ctx: CollectionContext, queries, k: int, value: int | None) -> dict
 class Fidelity(Measure):
     name = "fidelity"
     tables = (
-        Table("fidelity_summary", "Index fidelity: index search vs exact search", "Index recall against exact search"),
+        Table(
+            "fidelity_summary",
+            "Index fidelity: index search vs exact search",
+            "Index recall against exact search",
+            section="Index",
+            link="index table",
+            columns={
+                "recall_at_setting": Column("Recall vs exact", "float3", "high"),
+                "latency_p50_ms": Column("Search p50 (ms)", "float1", "low"),
+                "value_for_0_95": Column("Setting for 0.95", "text"),
+                "value_for_0_99": Column("Setting for 0.99", "text"),
+            },
+        ),
         Table("fidelity", "Index fidelity: recall and latency by search parameter"),
+    )
+    plots = (
+        Plot("ivf_recall", "Index recall vs search parameter (nprobe, ef)", "Index"),
+        Plot("recall_latency", "Index recall vs search latency", "Index"),
     )
     definition = (
         "recall@k of the index search against exact L2 search over the same vectors, per value of the index's search "

@@ -8,13 +8,14 @@ import pandas as pd
 
 from harness.retrieval import Queries
 from harness.retrieval.timing import LATENCY_COLUMNS, SERVER_LATENCY_COLUMNS, timed_searches
-from harness.study.base import Frames, Measure, StudyInputs, Table
+from harness.study.base import Frames, Measure, Plot, StudyInputs, Table
 from harness.study.context import CollectionContext, Context
 
 
 class Latency(Measure):
     name = "latency"
     tables = (Table("latency", "Search latency (ms, client side) and probe embedding time"),)
+    plots = (Plot("latency", "Search latency (query output)", "Cost"),)
     definition = (
         "client-side time of one-probe searches with the configured index setting, --repeats per probe after an "
         "untimed warm-up (p50/p95/p99 by linear interpolation); server_* from the server's Prometheus histogram "

@@ -12,7 +12,7 @@ import pandas as pd
 from harness.metrics.pairs import contrast, correlations
 from harness.metrics.spaces import cosine_rows
 from harness.metrics.uncertainty import bootstrap, contrast_statistic, correlation_statistic
-from harness.study.base import Frames, Measure, StudyInputs, Table
+from harness.study.base import Column, Frames, Measure, Plot, StudyInputs, Table
 from harness.study.context import Context
 
 FIXED = ["source", "sentence1", "sentence2", "gold"]
@@ -51,8 +51,23 @@ class Contrast(Measure):
     on_models = True
     name = "contrast"
     tables = (
-        Table("contrast", "Contrast on labelled pairs (95% CI)", "Contrast on labelled pairs (95% CI over pairs)"),
+        Table(
+            "contrast",
+            "Contrast on labelled pairs (95% CI)",
+            "Contrast on labelled pairs (95% CI over pairs)",
+            section="Quality",
+            link="contrast table",
+            columns={
+                "contrast": Column("Contrast", "float3", "high"),
+                "mean_similar": Column("Mean cosine, similar pairs", "float3"),
+                "mean_dissimilar": Column("Mean cosine, dissimilar pairs", "float3"),
+            },
+        ),
         PAIR_SCORES,
+    )
+    plots = (
+        Plot("contrast_vs_time", "Contrast vs total time", "Quality"),
+        Plot("similarity", "Similarity distributions (similar vs dissimilar pairs)", "Quality"),
     )
     definition = (
         "mean cosine of similar pairs minus mean cosine of dissimilar pairs; its interval resamples pairs within each "
@@ -87,6 +102,12 @@ class Graded(Measure):
             "graded",
             "Graded pairs: correlation with gold scores (x100, 95% CI)",
             "Graded pairs (x100, 95% CI over pairs)",
+            section="Quality",
+            link="graded pairs table",
+            columns={
+                "spearman": Column("Spearman ×100", "float1", "high"),
+                "pearson": Column("Pearson ×100", "float1", "high"),
+            },
         ),
         PAIR_SCORES,
     )

@@ -8,7 +8,7 @@ import pandas as pd
 from harness.inputs import check_qrels_ids
 from harness.metrics.retrieval import ndcg_at_k, recall_at_k, reciprocal_rank
 from harness.metrics.uncertainty import index_and_exact
-from harness.study.base import Frames, Measure, StudyInputs, Table
+from harness.study.base import Column, Frames, Measure, Plot, StudyInputs, Table
 from harness.study.context import CollectionContext, Context
 
 METRICS = ("recall_at_k", "ndcg_at_10", "mrr")
@@ -32,9 +32,18 @@ class Retrieval(Measure):
             "retrieval",
             "Retrieval with relevance judgements (95% CI over probes; exact = exact search over the same vectors)",
             "Retrieval with relevance judgements (mean over probes, 95% CI; index_loss = exact - value)",
+            section="Quality",
+            link="retrieval table",
+            columns={
+                "recall_at_k": Column("Recall@k", "float3", "high"),
+                "ndcg_at_10": Column("nDCG@10", "float3", "high"),
+                "mrr": Column("MRR", "float3", "high"),
+                "index_loss": Column("Index loss", "float3"),
+            },
         ),
         Table("retrieval_items", "Retrieval per probe"),
     )
+    plots = (Plot("retrieval", "Retrieval with 95% intervals, exact search (baselines grey, hatched)", "Quality"),)
     definition = (
         "recall@k = relevant found in top k / relevant; nDCG@10 with linear gain; MRR over the top max(k,10); "
         "value = the configured index search, exact = exact L2 search over the same stored vectors, "

@@ -16,13 +16,13 @@ class Similarity(Measure):
         Table(
             "score_distribution",
             "Cosine similarity of random corpus pairs, per model",
-            "Cosine similarity of random corpus pairs (a threshold means something else for each model)",
+            section="Similarity scores",
         ),
         Table(
             "threshold_map",
             "Threshold map: each model's cosine at the same quantile of corpus pairs",
-            "Threshold map (read across a row: the same share of corpus pairs lies above each model's cosine)",
             combine=side_by_side(["quantile"]),
+            section="Similarity scores",
         ),
     )
     definition = (

@@ -14,7 +14,7 @@ from harness.metrics.agreement import overlap_at_k, rank_biased_overlap
 from harness.metrics.retrieval import ndcg_at_k, recall_at_k, reciprocal_rank
 from harness.metrics.spaces import cosine_rows
 from harness.models import parse_variant
-from harness.study.base import Context, Frames, Measure, StudyInputs, Table, sample_positions
+from harness.study.base import Context, Frames, Measure, Plot, StudyInputs, Table, sample_positions
 from harness.study.context import CollectionContext
 
 FLOAT_BYTES = 4  # a FLOAT_VECTOR stores float32
@@ -94,7 +94,8 @@ def probe_agreement(base: CollectionContext, variant: CollectionContext, inputs:
 
 class Variants(Measure):
     name = "variants"
-    tables = (Table("variants", "Variants against their base model", "Variants against their base model"),)
+    tables = (Table("variants", "Variants against their base model"),)
+    plots = (Plot("variants", "Variants: agreement with the base vs encode speed"),)
     definition = (
         "for a variant and its base on the same corpus: mean and minimum cosine of the two stored vectors of the "
         "same rows (a truncated variant against the base's first dimensions; none for a static distillation, "
