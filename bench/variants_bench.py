@@ -67,11 +67,10 @@ def _torch_encode(model, texts: list[str], batch_size: int) -> tuple[float, np.n
 
 
 def _stored_vectors(db: Path, name: str, ids: list[int]) -> np.ndarray:
-    from harness.store import Store
+    from harness.store import Store, rows_of
 
     with Store(str(db)) as store:
-        store.ensure_loaded(name)
-        return store.rows_by_ids(name, ids)[0]
+        return rows_of(store, name, ids).vectors
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

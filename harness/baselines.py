@@ -116,14 +116,13 @@ class CorpusRows:
 
 def read_rows(store: VectorStore, name: str) -> CorpusRows:
     """Every row's id, text and group (no vectors) of one collection."""
-    store.ensure_loaded(name)
     ids: list[np.ndarray] = []
     texts: list[str] = []
     groups: list[str] = []
-    for batch_ids, _, batch_texts, batch_groups in store.iter_rows(name, vectors=False):
-        ids.append(batch_ids)
-        texts.extend(batch_texts)
-        groups.extend(batch_groups)
+    for batch in store.rows(name, vectors=False):
+        ids.append(batch.ids)
+        texts.extend(batch.texts)
+        groups.extend(batch.groups)
     if not ids:
         raise HarnessError(f"collection {name} is empty: no corpus for the baselines")
     return CorpusRows(np.concatenate(ids), texts, groups)

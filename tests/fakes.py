@@ -18,7 +18,7 @@ import numpy as np
 from harness.errors import StoreError
 from harness.models import ModelRef
 from harness.records import CollectionMeta, ExternalCollection, FieldNames, Hit, IndexSpec, ModelRecord, Truncation
-from harness.store import Capabilities, CollectionInfo
+from harness.store import Capabilities, CollectionInfo, RowBatch
 
 
 def min_cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -191,20 +191,18 @@ class MemoryStore:
         self.collections.pop(name, None)
 
     def row_count(self, name: str) -> int:
+        """Test convenience (not the protocol): the rows held, duplicates counted."""
         return len(self._get(name)["rows"])
 
-    def dimension(self, name: str) -> int | None:
-        return self._get(name)["dimension"]
-
-    def index_spec(self, name: str) -> IndexSpec | None:
-        return self._get(name)["index"]
-
-    def has_index(self, name: str) -> bool:
-        return self._get(name)["index"] is not None
-
     def describe(self, name: str) -> CollectionInfo:
+        collection = self._get(name)
         return CollectionInfo(
-            name, self.row_count(name), self.dimension(name), self.index_spec(name), self._get(name)["meta"]
+            name,
+            len(collection["rows"]),
+            collection["dimension"],
+            collection["index"],
+            collection["meta"],
+            external=name in self.external,
         )
 
     def ids(self, name: str) -> list[int]:
@@ -244,20 +242,21 @@ class MemoryStore:
         self._writable("build_index", name)
         self._get(name)["index"] = index if isinstance(index, IndexSpec) else IndexSpec(nlist=index)
 
-    def ensure_loaded(self, name: str) -> None:
-        if not self.has_index(name):
+    def _searchable(self, name: str) -> None:
+        if self._get(name)["index"] is None:
             raise StoreError(f"collection {name!r} has no index yet: finish it with harness ingest")
 
     def _matrix(self, name: str) -> tuple[list[int], np.ndarray, list[tuple]]:
         rows = self._get(name)["rows"]
         ids = [row[0] for row in rows]
-        vectors = np.stack([row[3] for row in rows]) if rows else np.zeros((0, self.dimension(name) or 0))
+        vectors = np.stack([row[3] for row in rows]) if rows else np.zeros((0, self._get(name)["dimension"] or 0))
         return ids, vectors, [row[1:3] for row in rows]
 
     def search(
         self, name: str, vectors: np.ndarray, top_k: int, nprobe: int | None = None, ef: int | None = None
     ) -> list[list[Hit]]:
         self.searches.append((name, nprobe, ef))
+        self._searchable(name)
         ids, matrix, rows = self._matrix(name)
         out = []
         for query in np.asarray(vectors, dtype=np.float32):
@@ -272,27 +271,26 @@ class MemoryStore:
             )
         return out
 
-    def sample_rows(self, name: str, limit: int) -> tuple[list[int], list[str], np.ndarray]:
-        ids, matrix, rows = self._matrix(name)
-        return ids[:limit], [r[0] for r in rows[:limit]], matrix[:limit]
-
-    def rows_by_ids(self, name: str, ids: Sequence[int]) -> tuple[np.ndarray, list[str], list[str]]:
-        rows = {row[0]: row for row in self._get(name)["rows"]}
-        missing = [int(i) for i in ids if int(i) not in rows]
-        if missing:
-            raise StoreError(f"collection {name} has no row with id {missing[0]}")
-        picked = [rows[int(i)] for i in ids]
-        return np.stack([r[3] for r in picked]), [r[1] for r in picked], [r[2] for r in picked]
-
-    def iter_rows(self, name: str, vectors: bool = True, batch_size: int = 4096) -> Iterator[tuple]:
-        ids, matrix, rows = self._matrix(name)
-        if vectors:
-            self.scans[name] += 1
-        for start in range(0, len(ids), batch_size):
-            part = slice(start, start + batch_size)
-            yield (
-                np.asarray(ids[part], dtype=np.int64),
-                matrix[part] if vectors else None,
-                [r[0] for r in rows[part]],
-                [r[1] for r in rows[part]],
+    def rows(
+        self, name: str, ids: Sequence[int] | None = None, vectors: bool = True, batch_size: int = 4096
+    ) -> Iterator[RowBatch]:
+        self._searchable(name)
+        all_ids, matrix, rows = self._matrix(name)
+        if ids is None:
+            if vectors:
+                self.scans[name] += 1
+            positions = list(range(len(all_ids)))
+        else:
+            where = {i: n for n, i in enumerate(all_ids)}
+            missing = [int(i) for i in ids if int(i) not in where]
+            if missing:
+                raise StoreError(f"collection {name} has no row with id {missing[0]}")
+            positions = [where[int(i)] for i in ids]
+        for start in range(0, len(positions), batch_size):
+            part = positions[start : start + batch_size]
+            yield RowBatch(
+                np.asarray([all_ids[j] for j in part], dtype=np.int64),
+                matrix[part].reshape(len(part), -1) if vectors else None,
+                [rows[j][0] for j in part],
+                [rows[j][1] for j in part],
             )

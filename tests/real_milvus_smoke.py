@@ -54,8 +54,8 @@ def _ingest_processes(uri: str, corpus: str, model: str, prefix: str) -> list[in
 
 def _distinct(store, name: str) -> int:
     ids = set()
-    for batch, _, _, _ in store.iter_rows(name, vectors=False):
-        ids.update(batch.tolist())
+    for batch in store.rows(name, vectors=False):
+        ids.update(batch.ids.tolist())
     return len(ids)
 
 
@@ -122,7 +122,9 @@ def main(corpus: str, model: str) -> None:
             both = report.models[0].collection.replace("harness_", "harness_both_", 1)
             figures["concurrent"] = {"codes": codes, "rows": store.row_count(both), "distinct": _distinct(store, both)}
 
-            vectors, texts, groups = store.rows_by_ids(name, [r.id for r in harness.inputs.CorpusReader(corpus)][:10])
+            _, vectors, texts, groups = harness.store.rows_of(
+                store, name, [r.id for r in harness.inputs.CorpusReader(corpus)][:10]
+            )
             ids = [r.id for r in harness.inputs.CorpusReader(corpus)][:10]
             store.client.insert(
                 name, [{"id": i, "text": t, "group": g, "vector": v} for i, t, g, v in zip(ids, texts, groups, vectors)]

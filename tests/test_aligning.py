@@ -20,6 +20,7 @@ from harness.metrics.agreement import overlap_at_k
 from harness.metrics.spaces import cosine_rows
 from harness.querying import run_query
 from harness.records import CollectionMeta, ExternalCollection, FieldNames, IndexSpec, ModelRecord, Probe, text_id
+from harness.store import rows_of
 
 from fakes import FakeEmbedder, MemoryStore
 
@@ -90,8 +91,8 @@ def test_learning_curve_and_every_figure_recomputed_from_the_files(pair, tmp_pat
     # same-text cosine of the ridge map, from its file and the stored vectors
     ridge = load_map(tmp_path / "out" / "maps" / "ridge.npz")
     assert ridge.header.train_rows == 48 and ridge.header.source.fingerprint == new.fingerprint
-    x, _, _ = store.rows_by_ids("harness_fake_new", test_ids)
-    y, _, _ = store.rows_by_ids("harness_fake_old", test_ids)
+    x = rows_of(store, "harness_fake_new", test_ids).vectors
+    y = rows_of(store, "harness_fake_old", test_ids).vectors
     row = tables["results"].query("method == 'ridge' and train_size == 48").iloc[0]
     assert row["same_text_cosine"] == pytest.approx(float(np.mean(cosine_rows(ridge.apply(x), y))), abs=1e-6)
     assert ridge.header.heldout["same_text_cosine"] == pytest.approx(row["same_text_cosine"])

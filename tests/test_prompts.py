@@ -48,7 +48,8 @@ def test_prompts_reach_the_right_side(run_cli, prompted, small_corpus, tmp_path)
     with Store(str(db)) as store:
         meta = store.collection_meta("harness_tiny_prompted")
         store.ensure_loaded("harness_tiny_prompted")
-        ids, texts, stored = store.sample_rows("harness_tiny_prompted", 5)
+        first = next(store.rows("harness_tiny_prompted", batch_size=5))
+        texts, stored = first.texts, first.vectors
     assert (meta.model.query_prompt, meta.model.document_prompt) == ("query: ", "passage: ")
     # stored vectors are "passage: " + line, not the line alone, nor "query: " + line
     assert min_cosine(stored, _plain(embedder, ["passage: " + t for t in texts])) >= 0.99999
@@ -80,7 +81,7 @@ def test_prompt_overrides_and_a_changed_document_prompt_is_refused(run_cli, prom
     with Store(str(db)) as store:
         meta = store.collection_meta("harness_tiny_prompted")
         store.ensure_loaded("harness_tiny_prompted")
-        _, texts, stored = store.sample_rows("harness_tiny_prompted", 5)
+        _, stored, texts, _ = next(store.rows("harness_tiny_prompted", batch_size=5))
     assert (meta.model.query_prompt, meta.model.document_prompt) == ("find: ", "")
     assert min_cosine(stored, _plain(embedder, texts)) >= 0.99999
     # a later query uses the prompt chosen at ingest, unless told otherwise

@@ -244,7 +244,7 @@ def test_a_line_longer_than_the_text_field_is_stored_clipped_and_counted(run_cli
     assert f"1 line longer than {TEXT_CHARS:,} characters stored clipped" in " ".join(result.out.split())
     with Store(str(db)) as store:
         store.ensure_loaded("harness_tiny_a")
-        _, texts, _ = store.sample_rows("harness_tiny_a", 3)
+        texts = next(store.rows("harness_tiny_a", vectors=False, batch_size=3)).texts
     assert sorted(len(t) for t in texts)[-1] == TEXT_CHARS == 16383
 
 
@@ -281,8 +281,8 @@ def test_two_concurrent_ingests_into_one_server_collection_store_each_row_once(t
         with Store(uri) as store:
             name = collection_name("tiny-a")
             ids = []
-            for batch, _, _, _ in store.iter_rows(name, vectors=False):
-                ids.extend(batch.tolist())
+            for batch in store.rows(name, vectors=False):
+                ids.extend(batch.ids.tolist())
             assert store.row_count(name) == 1500 and len(ids) == len(set(ids)) == 1500
             assert store.collection_meta(name).complete
     finally:

@@ -15,7 +15,7 @@ from harness.errors import HarnessError
 from harness.maps import MAP_KINDS, MapError, Space
 from harness.models import Embedder, ModelRef, ref_for_record
 from harness.records import CollectionMeta
-from harness.store import VectorStore
+from harness.store import VectorStore, require_searchable
 
 EmbedderLoader = Callable[[ModelRef], Embedder]
 MAX_TRAIN = 5000  # the largest default training sample: Drift-Adapter trains on a few thousand pairs
@@ -116,7 +116,7 @@ class Side:
         """The model, loaded on first use; refused when its vectors do not fit its collection."""
         if self._embedder is None:
             embedder = self.load(self.ref)
-            dimension = self.store.dimension(self.collection) if self.store and self.collection else None
+            dimension = self.store.describe(self.collection).dimension if self.store and self.collection else None
             if dimension is not None and dimension != embedder.dimension:
                 embedder.close()
                 raise HarnessError(
@@ -128,7 +128,7 @@ class Side:
 
     def dimension(self, store: VectorStore) -> int:
         if self.collection:
-            return int(store.dimension(self.collection) or 0)
+            return int(store.describe(self.collection).dimension or 0)
         return self.embedder.dimension
 
     def space(self, store: VectorStore) -> Space:
@@ -151,7 +151,7 @@ class Side:
 
 def collection_side(store: VectorStore, name: str, load: EmbedderLoader) -> Side:
     meta = store.require_collection(name)
-    store.ensure_loaded(name)
+    require_searchable(store, name)
     return Side(load, ref_for_record(meta.model), name, meta, store)
 
 
@@ -172,7 +172,7 @@ def map_kinds(wanted: tuple[str, ...] | None, new_dim: int, old_dim: int, notes:
 
 
 def all_ids(store: VectorStore, name: str) -> np.ndarray:
-    parts = [ids for ids, _, _, _ in store.iter_rows(name, vectors=False)]
+    parts = [batch.ids for batch in store.rows(name, vectors=False)]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 

@@ -31,7 +31,7 @@ from harness.manifest import RunManifest, now
 from harness.maps import MapFile, MapHeader, fit_map
 from harness.records import Probe, Progress, ProgressFn, SearchParams
 from harness.retrieval import CollectionRetriever
-from harness.store import VectorStore, redact_uri
+from harness.store import VectorStore, redact_uri, rows_of
 
 LATENCY_QUERIES = 200
 
@@ -90,9 +90,13 @@ class AlignRun:
         self.shared = len(np.unique(shared))
         train_ids = self.split.pool[: max(self.sizes)]
         ids = [int(i) for i in np.concatenate([train_ids, self.split.test])]
-        y, texts, _ = store.rows_by_ids(old.collection, ids)
+        _, old_vectors, texts, _ = rows_of(store, old.collection, ids)
+        assert old_vectors is not None
+        y = old_vectors
         if new.collection:
-            x, new_texts, _ = store.rows_by_ids(new.collection, ids)
+            _, new_vectors, new_texts, _ = rows_of(store, new.collection, ids)
+            assert new_vectors is not None
+            x = new_vectors
             differ = sum(a != b for a, b in zip(texts, new_texts))
             if differ:
                 self.notes.append(
@@ -136,7 +140,7 @@ class AlignRun:
         """The collection's index search, as query and the study make it (nprobe for IVF, ef for HNSW)."""
         if collection not in self.retrievers:
             meta = self.store.require_collection(collection)
-            index = self.store.index_spec(collection) or meta.index
+            index = self.store.describe(collection).index or meta.index
 
             def no_texts(texts: list[str]) -> np.ndarray:
                 raise HarnessError("harness align searches with vectors it encoded itself")
@@ -300,7 +304,9 @@ class AlignRun:
             details={
                 "old": self.old.space(self.store).__dict__,
                 "new": self.new.space(self.store).__dict__,
-                "external": [c for c in (self.old.collection, self.new.collection) if c and self.store.is_external(c)],
+                "external": [
+                    c for c in (self.old.collection, self.new.collection) if c and self.store.describe(c).external
+                ],
                 "align": self.settings.to_dict(),
                 "kinds": self.kinds,
                 "train_sizes": self.sizes,

@@ -260,12 +260,11 @@ def ingest_model(
     existed = False
     truncation: Truncation | None = None
     if meta is not None:
-        rows = store.row_count(name)
+        info = store.describe(name)
+        rows = info.rows
         # Same weights, same corpus, complete, every record there: nothing to read or encode.
         finished = meta.complete and total_hint is not None and rows == total_hint
-        if store.has_index(name):
-            store.ensure_loaded(name)
-        elif rows:
+        if info.index is None and rows:
             # A server can only look up ids in a loaded, hence indexed, collection.
             store.build_index(name, spec_for(rows))
         existed = rows > 0
@@ -285,16 +284,16 @@ def ingest_model(
     _note_truncation(result, truncation)
 
     index_started = time.perf_counter()
-    estimate = result.rows_present if finished else store.row_count(name)
+    estimate = result.rows_present if finished else store.describe(name).rows
     spec = spec_for(estimate, _fitting_nlist(nlist, estimate, result))
     result.nlist, result.index = spec.nlist or 0, spec.describe()
     _build_or_drop(store, name, spec, created=meta is None)
-    result.rows_total = estimate if finished else store.row_count(name)
+    result.rows_total = estimate if finished else store.describe(name).rows
     if total_hint is not None and result.rows_total > total_hint:
         # More rows than records: an id stored twice (by an older harness, or two ingests
         # writing at once on a server). Rewrite each id once.
         result.duplicates_removed = store.remove_duplicates(name)
-        result.rows_total = store.row_count(name)
+        result.rows_total = store.describe(name).rows
         result.notes.append(f"{name}: removed {result.duplicates_removed} duplicate rows (an id stored twice)")
     if not (finished and meta is not None and meta.index == spec):
         store.set_meta(

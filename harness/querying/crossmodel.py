@@ -25,7 +25,7 @@ def probe_vectors(
 ) -> np.ndarray:
     """The probe vectors to search this collection with: mapped into its space when a map is
     given (refused unless fitted for this probe model and this collection's model)."""
-    dimension = store.dimension(name)
+    dimension = store.describe(name).dimension
     if space_map is None:
         if dimension != embedder.dimension:
             raise ModelError(
@@ -64,7 +64,11 @@ def cross_model_alignment(
     cosine and self-retrieval (does the probe model's vector of a stored line find that
     line?) measure exactly that.
     """
-    ids, texts, stored = store.sample_rows(name, sample)
+    first = next(store.rows(name, vectors=True, batch_size=max(1, sample)), None)
+    if first is None:
+        return {"rows": 0}
+    ids, texts, stored = first.ids.tolist(), first.texts, first.vectors
+    assert stored is not None
     if len(ids) < 2:
         return {"rows": len(ids)}
     probed = embedder.encode(texts, batch_size, role="document")

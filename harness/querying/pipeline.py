@@ -31,7 +31,7 @@ from harness.querying.result import QueryResult
 from harness.records import CollectionMeta, Probe, Progress, ProgressFn, SearchParams, is_baseline
 from harness.retrieval import EXACT, INDEX, BaselineRetriever, CollectionRetriever, Queries, RunBook
 from harness.retrieval.timing import LATENCY_COLUMNS, SERVER_LATENCY_COLUMNS, timed_searches
-from harness.store import VectorStore, connect, distinct_names, incomplete_note, redact_uri
+from harness.store import VectorStore, connect, distinct_names, incomplete_note, redact_uri, require_searchable
 from harness.store.external import attach_sidecars, collections_to_use
 
 LITE_LATENCY_NOTE = (
@@ -208,7 +208,7 @@ def run_query(
             mapped = space_map if cross_model else None
             vectors = probe_vectors(store, name, meta, embedder, probe.vectors, mapped)
             models_used[name] = {"collection_model": built.to_dict(), "probe_model": embedder.describe().to_dict()}
-            store.ensure_loaded(name)
+            require_searchable(store, name)
             if cross_model:
                 alignment = cross_model_alignment(store, name, embedder, batch_size, transform=mapped)
                 alignment_rows.append(
@@ -249,7 +249,7 @@ def run_query(
             "models": models_used,
             "probe_model": probe_model,
             "map": space_map.record() if space_map else None,
-            "external": [name for name in names if store.is_external(name)],
+            "external": [name for name in names if store.describe(name).external],
             "alignment": alignment_rows,
             "baselines": {b: DEFINITIONS[b.split(":", 1)[1]] for b in found.settings if is_baseline(b)},
             "search": {

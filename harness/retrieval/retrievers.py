@@ -16,7 +16,7 @@ from harness.baselines import Baseline
 from harness.metrics.retrieval import exact_knn_search
 from harness.records import CollectionMeta, Hit, IndexSpec, SearchParams, search_setting
 from harness.retrieval.queries import Queries
-from harness.store import VectorStore
+from harness.store import VectorStore, rows_of
 
 # Distances of one scan batch are queries x rows float64: rows per batch are sized so that
 # they, their ordering and the kept candidates stay near this many bytes.
@@ -83,10 +83,11 @@ class CollectionRetriever(Retriever):
         """Texts encoded once per query set; rows as stored."""
         if queries.key not in self._vectors:
             if queries.kind == "texts":
-                vectors = self.encode(list(queries.texts))
+                self._vectors[queries.key] = np.asarray(self.encode(list(queries.texts)), dtype=np.float32)
             else:
-                vectors = self.store.rows_by_ids(self.name, list(queries.ids))[0]
-            self._vectors[queries.key] = np.asarray(vectors, dtype=np.float32)
+                stored = rows_of(self.store, self.name, list(queries.ids)).vectors
+                assert stored is not None
+                self._vectors[queries.key] = stored
         return self._vectors[queries.key]
 
     def forget_vectors(self) -> None:
@@ -124,11 +125,11 @@ class CollectionRetriever(Retriever):
         """Every (ids, vectors) batch of the collection, noting each row's group on the way
         (exact hits carry it, as index hits do)."""
         rows = int(min(max(SCAN_BYTES // max(1, 24 * queries), SCAN_ROWS[0]), SCAN_ROWS[1]))
-        for ids, vectors, _, batch_groups in self.store.iter_rows(self.name, vectors=True, batch_size=rows):
-            if vectors is None:
+        for batch in self.store.rows(self.name, vectors=True, batch_size=rows):
+            if batch.vectors is None:
                 continue
-            groups.update(zip(ids.tolist(), batch_groups))
-            yield ids, vectors
+            groups.update(zip(batch.ids.tolist(), batch.groups))
+            yield batch.ids, batch.vectors
 
 
 class BaselineRetriever(Retriever):

@@ -12,7 +12,7 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass
-from typing import Iterator, Protocol, Sequence, runtime_checkable
+from typing import Iterator, NamedTuple, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -56,6 +56,7 @@ class CollectionInfo:
     dimension: int | None
     index: IndexSpec | None
     meta: CollectionMeta | None
+    external: bool = False  # described by a sidecar: the harness did not build it and never alters it
 
     @property
     def model_alias(self) -> str:
@@ -74,31 +75,39 @@ class CollectionInfo:
         return self.index.nlist if self.index else None
 
 
+class RowBatch(NamedTuple):
+    """Rows of a collection as read back: ids, vectors (None when not asked for), texts, groups."""
+
+    ids: np.ndarray
+    vectors: np.ndarray | None
+    texts: list[str]
+    groups: list[str]
+
+
 @runtime_checkable
 class VectorStore(Protocol):
+    """The operations the pipelines need of a store. Loading a collection for search is the
+    store's own business (an unindexed collection is refused in one line when read)."""
+
     uri: str
     capabilities: Capabilities
 
     def close(self) -> None: ...
-    def has_collection(self, name: str) -> bool: ...
     def harness_collections(self) -> list[str]: ...
-    def collection_meta(self, name: str) -> CollectionMeta | None: ...
+    def has_collection(self, name: str) -> bool: ...
     def require_collection(self, name: str) -> CollectionMeta: ...
+    def describe(self, name: str) -> CollectionInfo:
+        """Live rows, dimension, index (None: not built yet), metadata, and whether the harness built it."""
+        ...
+
     def attach(self, external: ExternalCollection) -> CollectionMeta:
         """Read a collection the harness did not build through the fields its sidecar names;
         from then on every write to it is refused."""
         ...
 
-    def is_external(self, name: str) -> bool: ...
-    def set_meta(self, name: str, meta: CollectionMeta) -> None: ...
     def create_collection(self, name: str, dimension: int, meta: CollectionMeta) -> None: ...
     def drop_collection(self, name: str) -> None: ...
-    def row_count(self, name: str) -> int: ...
-    def dimension(self, name: str) -> int | None: ...
-    def index_spec(self, name: str) -> IndexSpec | None: ...
-    def has_index(self, name: str) -> bool: ...
-    def describe(self, name: str) -> CollectionInfo: ...
-    def existing_ids(self, name: str, ids: Sequence[int]) -> set[int]: ...
+    def set_meta(self, name: str, meta: CollectionMeta) -> None: ...
     def insert(
         self,
         name: str,
@@ -108,17 +117,45 @@ class VectorStore(Protocol):
         vectors: np.ndarray,
         doc_ids: Sequence[str] | None = None,
     ) -> None: ...
+    def existing_ids(self, name: str, ids: Sequence[int]) -> set[int]: ...
     def remove_duplicates(self, name: str) -> int: ...
     def build_index(self, name: str, index: IndexSpec | int) -> None: ...
-    def ensure_loaded(self, name: str) -> None: ...
     def search(
         self, name: str, vectors: np.ndarray, top_k: int, nprobe: int | None = None, ef: int | None = None
     ) -> list[list[Hit]]: ...
-    def sample_rows(self, name: str, limit: int) -> tuple[list[int], list[str], np.ndarray]: ...
-    def rows_by_ids(self, name: str, ids: Sequence[int]) -> tuple[np.ndarray, list[str], list[str]]: ...
-    def iter_rows(
-        self, name: str, vectors: bool = True, batch_size: int = 4096
-    ) -> Iterator[tuple[np.ndarray, np.ndarray | None, list[str], list[str]]]: ...
+    def rows(
+        self, name: str, ids: Sequence[int] | None = None, vectors: bool = True, batch_size: int = 4096
+    ) -> Iterator[RowBatch]:
+        """Every row in batches, in the store's order; or the rows of ``ids``, in their order (a
+        missing id fails)."""
+        ...
+
+
+def require_searchable(store: VectorStore, name: str) -> CollectionInfo:
+    """The collection's description, refused in one line while it has no index to search."""
+    info = store.describe(name)
+    if info.index is None:
+        if info.external:
+            raise HarnessError(
+                f"collection {name!r} has no index on its vector field: build one "
+                "(the harness does not alter collections it did not build)"
+            )
+        raise HarnessError(f"collection {name!r} has no index yet: finish it with harness ingest")
+    return info
+
+
+def rows_of(store: VectorStore, name: str, ids: Sequence[int]) -> RowBatch:
+    """The rows of these ids in one batch, in their order."""
+    batches = list(store.rows(name, ids=[int(i) for i in ids]))
+    if not batches:
+        return RowBatch(np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32), [], [])
+    vectors = [b.vectors for b in batches if b.vectors is not None]
+    return RowBatch(
+        np.concatenate([b.ids for b in batches]),
+        np.concatenate(vectors) if vectors else None,
+        [t for b in batches for t in b.texts],
+        [g for b in batches for g in b.groups],
+    )
 
 
 def distinct_names(names: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -132,8 +169,9 @@ def incomplete_note(store: "VectorStore", name: str, meta: CollectionMeta) -> st
     """Why a collection is not marked complete, in plain words (None when it is)."""
     if meta.complete:
         return None
-    if not store.capabilities.embedded and store.has_index(name):
-        rows = store.row_count(name)
+    info = store.describe(name) if not store.capabilities.embedded else None
+    if info is not None and info.index is not None:
+        rows = info.rows
         if rows:
             # Milvus 2.3 does not keep altered collection properties across a restart: the
             # metadata read back can be an earlier write, while rows and index are there.
@@ -147,9 +185,9 @@ def incomplete_note(store: "VectorStore", name: str, meta: CollectionMeta) -> st
 
 def stream_vectors(store: VectorStore, name: str, batch_size: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Every (ids, vectors) batch of a collection, for exact search without holding the matrix."""
-    for ids, vectors, _, _ in store.iter_rows(name, vectors=True, batch_size=batch_size):
-        if vectors is not None:
-            yield ids, vectors
+    for batch in store.rows(name, vectors=True, batch_size=batch_size):
+        if batch.vectors is not None:
+            yield batch.ids, batch.vectors
 
 
 def default_nlist(rows: int, segment_rows: int | None = None) -> int:

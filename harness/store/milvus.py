@@ -42,6 +42,7 @@ class MilvusStore(MilvusIndex, MilvusRows):
         self.external: dict[str, tuple[ExternalCollection, CollectionMeta]] = {}
         self._rows: dict[str, int] = {}  # row counts read for sizing search batches
         self._doc_ids: dict[str, bool] = {}  # collection -> it has the doc_id field
+        self._loaded: set[str] = set()
 
     @property
     def segment_rows(self) -> int | None:
@@ -132,6 +133,7 @@ class MilvusStore(MilvusIndex, MilvusRows):
             self.client.create_collection(name, schema=schema, properties={META_KEY: meta.to_json()})
 
     def drop_collection(self, name: str) -> None:
+        self._loaded.discard(name)
         self._writable(name)
         self._doc_ids.pop(name, None)
         with self._errors(f"drop collection {name}"):
@@ -157,11 +159,15 @@ class MilvusStore(MilvusIndex, MilvusRows):
         return None
 
     def describe(self, name: str) -> CollectionInfo:
-        meta = self.collection_meta(name)
-        with self._errors(f"stats of {name}"):
-            rows = int(self.client.get_collection_stats(name).get("row_count", 0))
+        """Live rows (as count(*) sees them), dimension, the index as the server describes it,
+        the harness's metadata, and whether a sidecar describes it."""
         return CollectionInfo(
-            name=name, rows=rows, dimension=self.dimension(name), index=self.index_spec(name), meta=meta
+            name=name,
+            rows=self.row_count(name),
+            dimension=self.dimension(name),
+            index=self.index_spec(name),
+            meta=self.collection_meta(name),
+            external=name in self.external,
         )
 
     # --- rows ------------------------------------------------------------------------------

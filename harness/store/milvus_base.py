@@ -29,6 +29,7 @@ class MilvusBase:
     external: dict[str, tuple[ExternalCollection, CollectionMeta]]
     _rows: dict[str, int]  # row counts read for sizing search batches
     _doc_ids: dict[str, bool]  # collection -> it has the doc_id field
+    _loaded: set[str]  # collections this connection saw loaded (searched without asking again)
 
     @property
     def is_lite(self) -> bool:
@@ -62,4 +63,7 @@ class MilvusBase:
         return self._doc_ids[name]
 
     def row_count(self, name: str) -> int:
+        raise NotImplementedError
+
+    def ensure_loaded(self, name: str) -> None:
         raise NotImplementedError

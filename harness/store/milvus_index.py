@@ -79,6 +79,7 @@ class MilvusIndex(MilvusBase):
             return
         with self._errors(f"build index on {name}"):
             if current is not None:
+                self._loaded.discard(name)
                 self.client.release_collection(name)
                 for index_name in self.client.list_indexes(name, field_name=VECTOR_FIELD):
                     self.client.drop_index(name, index_name)
@@ -120,6 +121,7 @@ class MilvusIndex(MilvusBase):
         if not self.is_loaded(name):
             with self._errors(f"load {name}"):
                 self.client.load_collection(name)
+        self._loaded.add(name)
 
     # --- search and reading ------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from harness.errors import StoreError
 from harness.records import FieldNames, Hit, SearchParams
-from harness.store.base import TEXT_CHARS
+from harness.store.base import TEXT_CHARS, RowBatch
 from harness.store.milvus_base import DOC_ID_FIELD, GROUP_MAX, VECTOR_FIELD, MilvusBase
 
 INSERT_BYTES = 16 << 20  # well under gRPC's 64 MiB message limit
@@ -22,8 +22,11 @@ SERVER_SEARCH_BATCH = 256
 
 class MilvusRows(MilvusBase):
     def existing_ids(self, name: str, ids: Sequence[int]) -> set[int]:
+        """The ids of these the collection holds (a server looks ids up only in a loaded,
+        hence indexed, collection: it is loaded first)."""
         if not ids:
             return set()
+        self.ensure_loaded(name)
         key = self.fields(name).id
         with self._errors(f"look up ids in {name}"):
             rows = self.client.query(name, ids=list(ids), output_fields=[key])
@@ -90,6 +93,8 @@ class MilvusRows(MilvusBase):
     ) -> list[list[Hit]]:
         """Each vector's ``top_k`` nearest rows; ``nprobe`` (IVF) or ``ef`` (HNSW, raised to
         ``top_k`` when below it, as Milvus requires) set how wide the index search is."""
+        if name not in self._loaded:
+            self.ensure_loaded(name)  # an unindexed collection is refused in one line
         fields = self.fields(name)
         metric = self.external[name][1].index.metric if name in self.external else "L2"
         params = SearchParams(top_k, nprobe, metric, ef=max(ef, top_k) if ef else None)
@@ -132,43 +137,29 @@ class MilvusRows(MilvusBase):
                 self._rows[name] = int(self.client.get_collection_stats(name).get("row_count", 0))
         return int(max(1, min(SERVER_SEARCH_BATCH, LITE_SEARCH_BYTES // max(1, self._rows[name] * dimension * 8))))
 
-    def sample_rows(self, name: str, limit: int) -> tuple[list[int], list[str], np.ndarray]:
-        """Up to ``limit`` rows (ids, texts, vectors), in the server's order."""
+    def rows(
+        self, name: str, ids: Sequence[int] | None = None, vectors: bool = True, batch_size: int = 4096
+    ) -> Iterator[RowBatch]:
+        """Every row in batches, in the server's order; or the rows of ``ids``, in their order
+        (a missing id fails). The collection is loaded first (a server reads only a loaded one)."""
+        self.ensure_loaded(name)
         f = self.fields(name)
-        with self._errors(f"read rows of {name}"):
-            rows = self.client.query(name, filter="", limit=int(limit), output_fields=[f.id, f.text, f.vector])
-        return (
-            [int(r[f.id]) for r in rows],
-            [r[f.text] for r in rows],
-            np.asarray([r[f.vector] for r in rows], dtype=np.float32),
-        )
-
-    def rows_by_ids(self, name: str, ids: Sequence[int], batch: int = 1000) -> tuple[np.ndarray, list[str], list[str]]:
-        """(vectors, texts, groups) of these ids, in the order given; a missing id fails."""
-        f = self.fields(name)
-        found: dict[int, dict] = {}
-        with self._errors(f"read rows of {name}"):
-            for start in range(0, len(ids), batch):
-                part = [int(i) for i in ids[start : start + batch]]
-                for row in self.client.query(name, ids=part, output_fields=_readable(f, vector=True)):
-                    found[int(row[f.id])] = row
-        missing = [int(i) for i in ids if int(i) not in found]
-        if missing:
-            raise StoreError(f"collection {name} has no row with id {missing[0]} ({len(missing)} ids missing)")
-        rows = [found[int(i)] for i in ids]
-        vectors = np.asarray([r[f.vector] for r in rows], dtype=np.float32).reshape(len(rows), -1)
-        return vectors, [r[f.text] for r in rows], [r[f.group] if f.group else "" for r in rows]
-
-    def iter_rows(
-        self, name: str, vectors: bool = True, batch_size: int = 4096
-    ) -> Iterator[tuple[np.ndarray, np.ndarray | None, list[str], list[str]]]:
-        """Every row in batches of (ids, vectors or None, texts, groups), in the server's order."""
-        f = self.fields(name)
-        for batch in self._row_batches(name, _readable(f, vectors), batch_size):
-            ids = np.asarray([int(row[f.id]) for row in batch], dtype=np.int64)
-            matrix = np.asarray([row[f.vector] for row in batch], dtype=np.float32) if vectors else None
-            groups = [row[f.group] if f.group else "" for row in batch]
-            yield ids, matrix, [row[f.text] for row in batch], groups
+        fields = _readable(f, vectors)
+        if ids is None:
+            for batch in self._row_batches(name, fields, batch_size):
+                yield _batch(f, batch, vectors)
+            return
+        for start in range(0, len(ids), batch_size):
+            part = [int(i) for i in ids[start : start + batch_size]]
+            found: dict[int, dict] = {}
+            with self._errors(f"read rows of {name}"):
+                for step in range(0, len(part), 1000):
+                    for row in self.client.query(name, ids=part[step : step + 1000], output_fields=fields):
+                        found[int(row[f.id])] = row
+            missing = [i for i in part if i not in found]
+            if missing:
+                raise StoreError(f"collection {name} has no row with id {missing[0]} ({len(missing)} ids missing)")
+            yield _batch(f, [found[i] for i in part], vectors)
 
     def _row_batches(self, name: str, output_fields: list[str], batch_size: int) -> Iterator[list[dict]]:
         import logging
@@ -185,6 +176,15 @@ class MilvusRows(MilvusBase):
                     yield batch
             finally:
                 iterator.close()
+
+
+def _batch(f: FieldNames, rows: list[dict], vectors: bool) -> RowBatch:
+    return RowBatch(
+        np.asarray([int(row[f.id]) for row in rows], dtype=np.int64),
+        np.asarray([row[f.vector] for row in rows], dtype=np.float32).reshape(len(rows), -1) if vectors else None,
+        [row[f.text] for row in rows],
+        [row[f.group] if f.group else "" for row in rows],
+    )
 
 
 def _readable(fields: FieldNames, vector: bool) -> list[str]:

@@ -22,7 +22,7 @@ from harness.errors import HarnessError
 from harness.models import Embedder, ModelRef, load_model, ref_for_record, resolve_model
 from harness.records import CollectionMeta, Hit, IndexSpec, ModelRecord, SearchParams, text_id
 from harness.retrieval import BaselineRetriever, CollectionRetriever, RunBook
-from harness.store import CollectionInfo, VectorStore, stream_vectors
+from harness.store import CollectionInfo, VectorStore, require_searchable, rows_of, stream_vectors
 from harness.study.base import Context, StudySettings
 
 EmbedderLoader = Callable[[ModelRef], Embedder]
@@ -50,8 +50,7 @@ class CollectionContext(Context):
 
     @cached_property
     def info(self) -> CollectionInfo:
-        self.store.ensure_loaded(self.name)
-        return self.store.describe(self.name)
+        return require_searchable(self.store, self.name)
 
     @property
     def alias(self) -> str:
@@ -95,7 +94,7 @@ class CollectionContext(Context):
         """The collection's model, loaded on first use and kept for the other measures."""
         if self._embedder is None:
             embedder = self.load(self.ref)
-            dimension = self.store.dimension(self.name)
+            dimension = self.info.dimension
             if dimension != embedder.dimension:
                 embedder.close()
                 raise HarnessError(
@@ -124,12 +123,12 @@ class CollectionContext(Context):
 
     @cached_property
     def _ids_and_groups(self) -> tuple[np.ndarray, list[str]]:
-        self.store.ensure_loaded(self.name)
+        self.info  # noqa: B018  refused in one line while it has no index
         ids: list[np.ndarray] = []
         groups: list[str] = []
-        for batch_ids, _, _, batch_groups in self.store.iter_rows(self.name, vectors=False):
-            ids.append(batch_ids)
-            groups.extend(batch_groups)
+        for batch in self.store.rows(self.name, vectors=False):
+            ids.append(batch.ids)
+            groups.extend(batch.groups)
         if not ids:
             raise HarnessError(f"collection {self.name} is empty")
         return np.concatenate(ids), groups
@@ -144,10 +143,12 @@ class CollectionContext(Context):
         return self._ids_and_groups[1]
 
     def vectors(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
-        return self.store.rows_by_ids(self.name, [int(i) for i in ids])[0]
+        found = rows_of(self.store, self.name, [int(i) for i in ids]).vectors
+        assert found is not None
+        return found
 
     def texts(self, ids: Sequence[int] | np.ndarray) -> list[str]:
-        return self.store.rows_by_ids(self.name, [int(i) for i in ids])[1]
+        return rows_of(self.store, self.name, [int(i) for i in ids]).texts
 
     def stream(self, batch_size: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Every (ids, vectors) batch, for exact search without holding the matrix."""

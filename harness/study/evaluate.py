@@ -271,7 +271,7 @@ def _collection_setup(
         uri=redact_uri(store.uri),
         backend=store.capabilities.backend,
         embedded=store.capabilities.embedded,
-        external=[ctx.name for ctx in contexts if store.is_external(ctx.name)],
+        external=[ctx.name for ctx in collection_contexts if ctx.info.external],
     )
 
 

@@ -59,7 +59,6 @@ class Retrieval(Measure):
         if not isinstance(ctx, CollectionContext):
             return
         judged = [int(i) for i in dict.fromkeys(inputs.qrels["corpus_id"])]
-        ctx.store.ensure_loaded(ctx.name)  # a server looks up ids only in a loaded collection
         present = ctx.store.existing_ids(ctx.name, judged)
         check_qrels_ids(inputs.qrels, present, inputs.qrels_path or "", ctx.name)
 
