@@ -127,7 +127,11 @@ def main(corpus: str, model: str) -> None:
             )
             ids = [r.id for r in harness.inputs.CorpusReader(corpus)][:10]
             store.client.insert(
-                name, [{"id": i, "text": t, "group": g, "vector": v} for i, t, g, v in zip(ids, texts, groups, vectors)]
+                name,
+                [
+                    {"id": i, "text": t, "group": g, "vector": v, "doc_id": str(i)}
+                    for i, t, g, v in zip(ids, texts, groups, vectors)
+                ],
             )
             store.client.flush(name)
             planted = store.row_count(name)

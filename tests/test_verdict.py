@@ -297,7 +297,7 @@ def test_the_quality_cost_plot_draws_bm25_as_a_baseline_at_the_left_edge(tmp_pat
     from harness.output import plots
 
     drawn = {}
-    monkeypatch.setattr(plots, "_save", lambda fig, path: drawn.setdefault("fig", fig) and path)
+    monkeypatch.setattr(plots, "save", lambda fig, path: drawn.setdefault("fig", fig) and path)
     front = pd.DataFrame(
         {"collection": ["harness_m1", "harness_m2", BM25, HASHING], "quality": [0.4, 0.3, 0.5, 0.1],
          "cost": [spread, 1.0, 0.0, 0.5], "measured": [True, True, False, True],
