@@ -7,10 +7,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from harness.inputs import CorpusReader
-from harness.store import Store, collection_name
+from harness.store import Store, collection_name, rows_of
 
 from synthetic import write_synthetic_corpus
 
@@ -94,7 +95,8 @@ def test_kill_9_mid_ingest_then_resume(run_cli, tiny_models, tmp_path):
     with Store(str(db)) as store:
         assert store.row_count(COLLECTION) == lines
         store.ensure_loaded(COLLECTION)  # a reopened Lite database starts released
-        ids, vectors, _, _ = store.fetch_vectors(COLLECTION)
+        _, vectors, _, _ = rows_of(store, COLLECTION, [r.id for r in CorpusReader(corpus)])
+        ids = np.concatenate([batch.ids for batch in store.rows(COLLECTION, vectors=False)])
         meta = store.collection_meta(COLLECTION)
         info = store.describe(COLLECTION)
     assert len(ids) == lines and len(set(ids.tolist())) == lines, "duplicate ids after resume"
