@@ -187,3 +187,81 @@ def test_only_some_collections_with_full_text_get_a_note_and_the_dense_rows_run(
     )
     assert "harness_tiny_b:bm25" not in set(retrieval["collection"])
     assert any("harness_tiny_b has no full-text side" in n and "--full-text" in n for n in study.warnings)
+
+
+# --- servers: over gRPC, and one without full-text search ---------------------------------------
+
+
+@pytest.fixture
+def lite_server(tmp_path):
+    from milvus_lite.adapter.grpc.server import start_server_in_thread
+
+    server, db, port = start_server_in_thread(data_dir=str(tmp_path / "server-data"), host="127.0.0.1", port=0)
+    yield f"http://127.0.0.1:{port}"
+    server.stop(grace=1)
+    db.close()
+
+
+@pytest.mark.server
+def test_full_text_and_hybrid_over_grpc(run_cli, lite_server, tiny_models, small_corpus, judged, tmp_path):
+    probes, qrels = judged
+    a = str(tiny_models["tiny-a"])
+    result = run_cli("ingest", "--corpus", small_corpus, "-m", a, "--uri", lite_server, "--nlist", "2", "--full-text")
+    assert result.code == 0, result
+    out = tmp_path / "study"
+    result = run_cli(
+        "evaluate", "--uri", lite_server, "--probes", probes, "--qrels", qrels, "--top-k", "5",
+        "--measures", "retrieval", "--hybrid-weights", "0.5,0.5", "--output", out,
+    )  # fmt: skip
+    assert result.code == 0, result
+    retrieval = pd.read_csv(out / "retrieval.csv")
+    recall = retrieval[retrieval["metric"] == "recall_at_k"].set_index("collection")["value"]
+    assert {"harness_tiny_a:bm25", "harness_tiny_a:hybrid"} <= set(recall.index)
+    assert recall["harness_tiny_a:bm25"] >= 2 / 3 - 1e-9  # q1 and q2 are corpus lines: found by their words
+    assert '"fusion": "weighted 0.5/0.5"' in (out / "study.json").read_text()
+
+
+def test_a_server_without_full_text_search_is_one_line_and_keeps_nothing(tmp_path, monkeypatch):
+    """Milvus 2.3 refuses the sparse field (or keeps the schema without its function): either
+    way one line that says what to do, and no collection left half-made."""
+    from pymilvus.exceptions import MilvusException
+
+    store = connect(str(tmp_path / "m.db"))
+    try:
+        original = store.client.create_collection
+
+        def refuse(name, **kwargs):
+            raise MilvusException(message="field data type: 104 is not supported")
+
+        monkeypatch.setattr(store.client, "create_collection", refuse)
+        with pytest.raises(StoreError, match=r"full-text search needs Milvus 2.5 or later .*leave out --full-text"):
+            store.create_collection("c", 4, _meta(True))
+        assert not store.has_collection("c")
+
+        def keep_without_function(name, **kwargs):
+            original(name, **kwargs)
+            monkeypatch.setattr(store, "_has_bm25_function", lambda name: False)
+
+        monkeypatch.setattr(store.client, "create_collection", keep_without_function)
+        with pytest.raises(StoreError, match="leave out --full-text"):
+            store.create_collection("c", 4, _meta(True))
+        assert not store.has_collection("c")
+    finally:
+        store.close()
+
+
+def test_full_text_refused_is_one_error_line_from_the_cli(run_cli, tiny_models, small_corpus, tmp_path, monkeypatch):
+    from harness.store.milvus import MilvusStore
+
+    monkeypatch.setattr(MilvusStore, "_has_bm25_function", lambda self, name: False)
+    result = run_cli(
+        "ingest", "--corpus", small_corpus, "-m", tiny_models["tiny-a"], "--uri", tmp_path / "m.db", "--full-text"
+    )
+    assert result.code != 0 and "Traceback" not in result.err
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: full-text search needs Milvus 2.5 or later") and len(lines) == 1, result
+    store = connect(str(tmp_path / "m.db"))
+    try:
+        assert store.harness_collections() == []
+    finally:
+        store.close()

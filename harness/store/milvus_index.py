@@ -104,12 +104,16 @@ class MilvusIndex(MilvusBase):
     def _wait_for_index(self, name: str, timeout: float = 3600.0) -> None:
         """A server builds indexes asynchronously: load only once every row is indexed."""
         deadline = time.monotonic() + timeout
+        fields = [None, SPARSE_FIELD] if self.has_full_text(name) else [None]
         while True:
-            info = self._index_info(name) or {}
-            state = str(info.get("state", "Finished"))
-            if state.endswith("Failed"):
-                raise StoreError(f"index build on {name} failed: {info.get('index_state_fail_reason', state)}")
-            if state.endswith("Finished") and not int(info.get("pending_index_rows") or 0):
+            done = True
+            for field in fields:  # the vector index, and the full-text side's where there is one
+                info = self._index_info(name, field) or {}
+                state = str(info.get("state", "Finished"))
+                if state.endswith("Failed"):
+                    raise StoreError(f"index build on {name} failed: {info.get('index_state_fail_reason', state)}")
+                done = done and state.endswith("Finished") and not int(info.get("pending_index_rows") or 0)
+            if done:
                 return
             if time.monotonic() > deadline:
                 raise StoreError(f"index build on {name} did not finish within {timeout:.0f} s")
