@@ -153,7 +153,7 @@ def test_compare_with_full_text_measures_milvus_bm25_and_hybrid(tiny_models, sma
         probes=probes,
         qrels=qrels,
         index=IndexPlan(nlist=2, full_text=True),
-        plan=StudyPlan(top_k=5, search_repeats=1, repeats=1, measures="retrieval,agreement,latency,comparison"),
+        plan=StudyPlan(top_k=5, search_repeats=1, repeats=1, measures="retrieval,fusion,agreement,latency,comparison"),
         output=tmp_path / "run",
     )
     retrieval = pd.read_csv(done.run / "study" / "retrieval.csv").set_index("collection")
@@ -169,6 +169,16 @@ def test_compare_with_full_text_measures_milvus_bm25_and_hybrid(tiny_models, sma
     paired = pd.read_csv(done.run / "study" / "paired.csv")
     assert {"harness_tiny_a:hybrid"} <= set(paired["collection_a"]) | set(paired["collection_b"])
     assert "Milvus BM25" in (done.run / "report.html").read_text()
+    fusion = pd.read_csv(done.run / "study" / "fusion.csv")
+    assert set(fusion["collection"]) == {"harness_tiny_a:hybrid", "harness_tiny_b:hybrid"}
+    assert len(fusion) == 2 * 12 and fusion["configured"].sum() == 2  # RRF k=60 is the default
+    assert ((fusion["ndcg_at_10_ci_low"] <= fusion["ndcg_at_10"]) & (fusion["ndcg_at_10"] <= 1)).all()
+    assert (done.run / "study" / "plots" / "fusion.png").is_file()
+    from harness.output.verdict import build_verdict
+
+    lines = [finding.text for finding in build_verdict(done.study).findings]
+    assert any("Milvus BM25 against the bm25s baseline" in line for line in lines)
+    assert any(line.startswith("Fusion sweep:") for line in lines)
 
 
 def test_only_some_collections_with_full_text_get_a_note_and_the_dense_rows_run(

@@ -175,7 +175,8 @@ MeasuresOpt = Annotated[
     typer.Option(
         "--measures",
         help="Measures to run, comma-separated or repeated (default all): cost, contrast, graded, retrieval, "
-        "coherence, agreement, hits, latency, similarity, fidelity, alignment, variants, comparison, unanswered.",
+        "fusion, coherence, agreement, hits, latency, similarity, fidelity, alignment, variants, comparison, "
+        "unanswered.",
     ),
 ]
 
