@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from harness.records import FULL_TEXT_KINDS, Hit
+from harness.records import Hit
 from harness.retrieval import HybridRetriever, MilvusBM25Retriever, Queries, RunBook
 from harness.store import VectorStore
 from harness.study.base import Context
@@ -72,8 +72,10 @@ class FullTextContext(Context):
 def full_text_contexts(
     store: VectorStore, contexts: list[CollectionContext], notes: list[str], book: RunBook
 ) -> list[FullTextContext]:
-    """Milvus's BM25 and the hybrid search of every collection with a full-text side; where
-    some collections have one and others not, a note names those without."""
+    """The hybrid search of every collection with a full-text side, and Milvus's BM25 once per
+    corpus (every collection of one corpus holds the same texts, so their BM25 searches are
+    the same search: the first collection's stands for them); where some collections have a
+    full-text side and others not, a note names those without."""
     found = [c for c in contexts if store.has_full_text(c.name)]
     if found:
         notes.extend(
@@ -82,4 +84,11 @@ def full_text_contexts(
             for c in contexts
             if c not in found
         )
-    return [FullTextContext(c, kind, book) for c in found for kind in FULL_TEXT_KINDS]
+    out: list[FullTextContext] = []
+    corpora: set[str] = set()
+    for c in found:
+        if c.meta.corpus.sha256 not in corpora or not c.meta.corpus.sha256:
+            corpora.add(c.meta.corpus.sha256)
+            out.append(FullTextContext(c, "milvus-bm25", book))
+        out.append(FullTextContext(c, "hybrid", book))
+    return out
