@@ -22,6 +22,17 @@ import numpy as np  # noqa: E402
 from synthetic import synthetic_lines, write_synthetic_corpus  # noqa: E402
 
 
+def _cpu() -> str:
+    """The CPU's model name (Linux), else the machine type."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=10000)
@@ -68,7 +79,7 @@ def main() -> None:
             {
                 "lines": args.lines,
                 "model": args.model,
-                "cpu": platform.processor() or platform.machine(),
+                "cpu": _cpu(),
                 "searches": {k: {m: round(v, 3) for m, v in f.items()} for k, f in figures.items()},
                 "hybrid_p50_over_dense_p50": round(ratio, 2),
             },
