@@ -55,6 +55,7 @@ SCHEMA: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
     "index": {
         "type": (lambda v: isinstance(v, str) and v.upper() in INDEX_TYPES, f"one of {', '.join(INDEX_TYPES)}"),
         "nlist": (lambda v: _is_int(v) and v >= 0, "a whole number >= 0 (0: the default)"),
+        "full_text": (lambda v: isinstance(v, bool), "true or false (a full-text side: Milvus BM25 and hybrid)"),
     },
     "search": {
         "top_k": (lambda v: _is_int(v) and v >= 1, "a whole number >= 1"),
@@ -93,6 +94,7 @@ class Experiment:
     uri: str | None = None
     nlist: int | None = None
     index: str | None = None
+    full_text: bool | None = None
     top_k: int | None = None
     nprobe: int | None = None
     ef: int | None = None
@@ -114,6 +116,7 @@ class Experiment:
             "uri": self.uri,
             "nlist": self.nlist,
             "index": self.index,
+            "full_text": self.full_text,
         }
         search = {"probes": probes, "top_k": self.top_k, "nprobe": self.nprobe, "ef": self.ef, "uri": self.uri}
         judged = {"pairs": self.pairs, "graded": self.graded, "qrels": self.qrels}
@@ -213,6 +216,7 @@ def load_experiment(path: str | Path | None = None) -> Experiment:
         uri=uri,
         nlist=sections["index"].get("nlist") or None,
         index=(sections["index"].get("type") or "").upper() or None,
+        full_text=sections["index"].get("full_text"),
         top_k=search.get("top_k"),
         nprobe=search.get("nprobe") or None,
         ef=search.get("ef") or None,

@@ -191,6 +191,7 @@ def compare(
             index=index.type,
             batch_size=settings.batch_size,
             progress=progress,
+            full_text=index.full_text,
         )
         names = [m.collection for m in ingested.models]
         study = run_study(store, names, inputs, settings, pool.study, progress, ran)

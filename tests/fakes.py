@@ -271,6 +271,15 @@ class MemoryStore:
             )
         return out
 
+    def has_full_text(self, name: str) -> bool:
+        return False  # an in-memory store has no full-text side
+
+    def search_text(self, name: str, texts: Sequence[str], top_k: int) -> list[list[Hit]]:
+        raise StoreError(f"collection {name} has no full-text side")
+
+    def hybrid_search(self, name, vectors, texts, top_k, fusion, nprobe=None, ef=None, depth=None) -> list[list[Hit]]:
+        raise StoreError(f"collection {name} has no full-text side")
+
     def rows(
         self, name: str, ids: Sequence[int] | None = None, vectors: bool = True, batch_size: int = 4096
     ) -> Iterator[RowBatch]:

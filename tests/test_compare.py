@@ -49,8 +49,8 @@ def test_models_are_compared_without_a_store(tmp_path):
         assert study.tables[table].empty, table
     notes = " | ".join(study.warnings)
     assert (
-        "retrieval, coherence, agreement, hits, latency, fidelity, alignment, variants skipped without collections"
-        in notes
+        "retrieval, fusion, coherence, agreement, hits, latency, fidelity, alignment, variants "
+        "skipped without collections" in notes
     )
     assert "similarity skipped without collections: without collections it needs --corpus" in notes
     assert "baseline:bm25 left out" in notes

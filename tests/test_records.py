@@ -51,7 +51,7 @@ V1 = {
 
 def test_version_1_metadata_reads_with_the_index_parameters_of_version_2():
     meta = CollectionMeta.from_json(json.dumps(V1))
-    assert meta.prefix == "exp" and meta.schema_version == SCHEMA_VERSION == 3
+    assert meta.prefix == "exp" and meta.schema_version == SCHEMA_VERSION == 4
     assert meta.index == IndexSpec("IVF_FLAT", "L2", 22) and meta.index.search_param == "nprobe"
     written = json.loads(meta.to_json())
     assert written["index"] == {"type": "IVF_FLAT", "metric": "L2", "nlist": 22, "params": {}, "search_param": "nprobe"}

@@ -92,6 +92,25 @@ EfOpt = Annotated[
     Optional[int],
     typer.Option("--ef", help="HNSW search breadth ef, at least --top-k (default: the server's; Lite: 64)."),
 ]
+FullTextOpt = Annotated[
+    bool,
+    typer.Option(
+        "--full-text",
+        help="Also build each collection's full-text side (Milvus's BM25; Milvus 2.5+ or Lite): adds the "
+        "Milvus BM25 and hybrid retrievers.",
+    ),
+]
+RrfKOpt = Annotated[
+    Optional[int],
+    typer.Option("--rrf-k", help="k of the hybrid search's reciprocal rank fusion (RRFRanker; default 60)."),
+]
+HybridWeightsOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--hybrid-weights",
+        help="Fuse the hybrid search by weighted scores instead of RRF: dense,full-text weights, e.g. 0.7,0.3.",
+    ),
+]
 BaselinesOpt = Annotated[
     str,
     typer.Option(
@@ -156,7 +175,8 @@ MeasuresOpt = Annotated[
     typer.Option(
         "--measures",
         help="Measures to run, comma-separated or repeated (default all): cost, contrast, graded, retrieval, "
-        "coherence, agreement, hits, latency, similarity, fidelity, alignment, variants, comparison, unanswered.",
+        "fusion, coherence, agreement, hits, latency, similarity, fidelity, alignment, variants, comparison, "
+        "unanswered.",
     ),
 ]
 

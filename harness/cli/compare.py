@@ -17,6 +17,8 @@ from harness.cli.common import (
     DocumentPromptOpt,
     DocumentTemplateOpt,
     EfOpt,
+    FullTextOpt,
+    HybridWeightsOpt,
     MaxSeqLengthOpt,
     MeasuresOpt,
     NameOpt,
@@ -27,6 +29,7 @@ from harness.cli.common import (
     QueryPromptOpt,
     QuietOpt,
     ResultsOpt,
+    RrfKOpt,
     RunOutputOpt,
     SplitOpt,
     TokenOpt,
@@ -67,6 +70,9 @@ def compare(
     nlist: Annotated[
         Optional[int], typer.Option("--nlist", help="Lists of an IVF index (default 4*sqrt(rows)).")
     ] = None,
+    full_text: FullTextOpt = False,
+    rrf_k: RrfKOpt = None,
+    hybrid_weights: HybridWeightsOpt = None,
     top_k: TopKOpt = 10,
     nprobe: NprobeOpt = None,
     ef: EfOpt = None,
@@ -121,13 +127,14 @@ def compare(
     if probe_source is None:
         raise HarnessError("no probes: pass --probes FILE or --dataset DIR")
     from harness.output.verdict import check_current
-    from harness.records import IndexPlan
+    from harness.records import Fusion, IndexPlan
     from harness.study import StudyPlan
 
     check_current(current, model)
 
-    index_plan = IndexPlan(index, nlist)
+    index_plan = IndexPlan(index, nlist, full_text)
     plan = StudyPlan(
+        fusion=Fusion.parse(rrf_k, hybrid_weights),
         top_k=top_k,
         nprobe=nprobe,
         ef=ef,

@@ -14,6 +14,7 @@ from harness.cli.common import (
     DeviceOpt,
     DocumentPromptOpt,
     DocumentTemplateOpt,
+    FullTextOpt,
     MaxSeqLengthOpt,
     NoCacheOpt,
     QueryPromptOpt,
@@ -94,6 +95,7 @@ def ingest(
     document_template: DocumentTemplateOpt = None,
     quiet: QuietOpt = False,
     max_seq_length: MaxSeqLengthOpt = None,
+    full_text: FullTextOpt = False,
     config: ConfigOpt = None,
 ):
     """Embed a corpus with each model into its own Milvus collection (idempotent, resumable)."""
@@ -115,6 +117,7 @@ def ingest(
             prefix=prefix,
             nlist=nlist,
             index=index,
+            full_text=full_text,
             batch_size=batch_size,
             chunk_size=chunk_size,
             device=device,

@@ -17,6 +17,7 @@ from harness.cli.common import (
     DocumentPromptOpt,
     EfOpt,
     ExternalOpt,
+    HybridWeightsOpt,
     MeasuresOpt,
     NameOpt,
     NprobeOpt,
@@ -24,6 +25,7 @@ from harness.cli.common import (
     QueryPromptOpt,
     QuietOpt,
     ResultsOpt,
+    RrfKOpt,
     RunOutputOpt,
     SplitOpt,
     TokenOpt,
@@ -100,6 +102,8 @@ def evaluate(
         ),
     ] = None,
     baselines: BaselinesOpt = "bm25,hashing",
+    rrf_k: RrfKOpt = None,
+    hybrid_weights: HybridWeightsOpt = None,
     repeats: Annotated[
         int, typer.Option("--repeats", help="Repeats of model load and corpus encode; times are medians.")
     ] = 3,
@@ -153,6 +157,7 @@ def evaluate(
 ):
     """Compare the models behind the collections (or models alone, -m): cost, quality, index, alignment,
     and each variant against its base."""
+    from harness.records import Fusion
     from harness.study import StudyPlan
     from harness.study import evaluate as run_evaluate
 
@@ -164,6 +169,7 @@ def evaluate(
     run = _new_run("evaluate", results, name, output)
     query_dir = _query_dir(results, query) if query else None
     plan = StudyPlan(
+        fusion=Fusion.parse(rrf_k, hybrid_weights),
         top_k=top_k,
         nprobe=nprobe,
         nprobe_values=nprobe_sweep or None,

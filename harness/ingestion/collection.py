@@ -54,6 +54,7 @@ def _collection_meta(
     rows: int,
     prefix: str,
     truncation: Truncation | None = None,
+    full_text: bool = False,
 ) -> CollectionMeta:
     return CollectionMeta(
         model=embedder.describe(),
@@ -64,6 +65,7 @@ def _collection_meta(
         harness_version=__version__,
         prefix=prefix,
         truncation=truncation,
+        full_text=full_text,
     )
 
 
@@ -166,18 +168,23 @@ def _open_collection(
     planned: IndexSpec,
     prefix: str,
     recreate: bool,
+    full_text: bool = False,
 ) -> CollectionMeta | None:
     """The existing collection's metadata (None when this call created it)."""
     if store.has_collection(name):
         meta = store.require_collection(name)
         _check_prefix(meta, name, prefix)
         if not recreate:
+            if full_text and not store.has_full_text(name):
+                raise StoreError(
+                    f"collection {name} was built without a full-text side: "
+                    "use --recreate with --full-text to rebuild it with one"
+                )
             return _check_existing(store, name, embedder, corpus_sha)
         store.drop_collection(name)
     try:
-        store.create_collection(
-            name, embedder.dimension, _collection_meta(embedder, reader.path, corpus_sha, planned, False, 0, prefix)
-        )
+        created = _collection_meta(embedder, reader.path, corpus_sha, planned, False, 0, prefix, full_text=full_text)
+        store.create_collection(name, embedder.dimension, created)
     except StoreError:
         if not store.has_collection(name):
             raise
@@ -232,8 +239,10 @@ def ingest_model(
     recreate: bool = False,
     progress: ProgressFn | None = None,
     total_hint: int | None = None,
+    full_text: bool = False,
 ) -> ModelIngest:
-    """Build (or finish) one model's collection; the embedder may be a CachedEmbedder."""
+    """Build (or finish) one model's collection; the embedder may be a CachedEmbedder.
+    ``full_text``: with a full-text side (Milvus's BM25 over the text field)."""
     started = time.perf_counter()
     name = collection_name(embedder.alias, prefix)
     segment_rows = store.capabilities.segment_rows
@@ -255,7 +264,7 @@ def ingest_model(
     note = similarity_note(embedder.alias, described.similarity_fn_name, described.normalized)
     if note:
         result.notes.append(note)
-    meta = _open_collection(store, name, embedder, reader, corpus_sha, planned, prefix, recreate)
+    meta = _open_collection(store, name, embedder, reader, corpus_sha, planned, prefix, recreate, full_text)
     finished = False
     existed = False
     truncation: Truncation | None = None
@@ -295,10 +304,13 @@ def ingest_model(
         result.duplicates_removed = store.remove_duplicates(name)
         result.rows_total = store.describe(name).rows
         result.notes.append(f"{name}: removed {result.duplicates_removed} duplicate rows (an id stored twice)")
-    if not (finished and meta is not None and meta.index == spec):
+    has_full_text = store.has_full_text(name)
+    if not (finished and meta is not None and meta.index == spec and meta.full_text == has_full_text):
         store.set_meta(
             name,
-            _collection_meta(embedder, reader.path, corpus_sha, spec, True, result.rows_total, prefix, truncation),
+            _collection_meta(
+                embedder, reader.path, corpus_sha, spec, True, result.rows_total, prefix, truncation, has_full_text
+            ),
         )
     result.index_s = time.perf_counter() - index_started
     result.total_s = time.perf_counter() - started

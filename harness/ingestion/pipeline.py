@@ -116,6 +116,7 @@ def run_ingest(
     chunk_size: int = 2048,
     recreate: bool = False,
     progress: ProgressFn | None = None,
+    full_text: bool = False,
 ) -> IngestReport:
     """:func:`ingest` on an open store and a corpus already read, with models from ``load``
     (each closed when its collection is built)."""
@@ -149,6 +150,7 @@ def run_ingest(
                     recreate=recreate,
                     progress=progress,
                     total_hint=stats.records,
+                    full_text=full_text,
                 )
             )
         finally:
@@ -180,6 +182,7 @@ def ingest(
     document_template: str | None = None,
     max_seq_length: int | None = None,
     progress: ProgressFn | None = None,
+    full_text: bool = False,
 ) -> IngestReport:
     """Embed a corpus with each model into its own collection; returns what was done.
 
@@ -190,7 +193,8 @@ def ingest(
 
     A model may be a variant (``all-MiniLM-L6-v2@onnx``), built on first use. Corpus lines
     are encoded as documents, with the model's document prompt or ``document_prompt``;
-    ``query_prompt`` is recorded for the queries that will search the collection."""
+    ``query_prompt`` is recorded for the queries that will search the collection.
+    ``full_text``: each collection also gets a full-text side (Milvus's BM25, and hybrid search)."""
     refs = prepare_ingest(
         models,
         prefix=prefix,
@@ -226,6 +230,7 @@ def ingest(
             chunk_size=chunk_size,
             recreate=recreate,
             progress=progress,
+            full_text=full_text,
         )
     finally:
         store.close()

@@ -10,12 +10,13 @@ from functools import lru_cache
 
 import pandas as pd
 
-from harness.records import BASELINE_PREFIX, is_baseline
+from harness.records import BASELINE_PREFIX, full_text_parts, is_baseline
 from harness.study.base import Column
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
 BASELINE_COLOUR = "#8c8c8c"
 BASELINE_TITLES = {"bm25": "BM25", "hashing": "hashing"}
+FULL_TEXT_TITLES = {"milvus-bm25": "{model} · Milvus BM25", "hybrid": "{model} + BM25 (hybrid)"}
 
 
 def baseline_title(name: str) -> str:
@@ -92,7 +93,13 @@ class Names:
     def add(self, name: str) -> None:
         if name in self.short:
             return
-        self.short[name] = f"{baseline_title(name)} (baseline)" if is_baseline(name) else str(name)
+        parts = full_text_parts(name)
+        if is_baseline(name):
+            self.short[name] = f"{baseline_title(name)} (baseline)"
+        elif parts is not None:  # a collection's Milvus BM25 or hybrid search, named by its model
+            self.short[name] = FULL_TEXT_TITLES[parts[1]].format(model=self.short.get(parts[0], parts[0]))
+        else:
+            self.short[name] = str(name)
         self.order.append(name)
 
     def __call__(self, name) -> str:

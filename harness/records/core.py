@@ -16,6 +16,7 @@ from typing import Any, Callable
 from harness.errors import HarnessError
 from harness.records.index import DEFAULT_INDEX as DEFAULT_INDEX
 from harness.records.index import INDEX_TYPES as INDEX_TYPES
+from harness.records.index import Fusion as Fusion
 from harness.records.index import IndexPlan as IndexPlan
 from harness.records.index import IndexSpec as IndexSpec
 from harness.records.index import IndexType as IndexType
@@ -109,6 +110,27 @@ def baseline_name(kind: str) -> str:
 
 def is_baseline(name: object) -> bool:
     return str(name).startswith(BASELINE_PREFIX)
+
+
+# A collection's full-text retrievers are named "COLLECTION:bm25" (Milvus's own BM25) and
+# "COLLECTION:hybrid" (dense and BM25 fused): as with baselines, the colon keeps them apart
+# from any collection name.
+FULL_TEXT_KINDS = ("milvus-bm25", "hybrid")
+_FULL_TEXT_SUFFIX = {"milvus-bm25": "bm25", "hybrid": "hybrid"}
+
+
+def full_text_name(collection: str, kind: str) -> str:
+    return f"{collection}:{_FULL_TEXT_SUFFIX[kind]}"
+
+
+def full_text_parts(name: object) -> tuple[str, str] | None:
+    """(collection, kind) of a full-text retriever's name; None for any other name."""
+    text = str(name)
+    if is_baseline(text) or ":" not in text:
+        return None
+    collection, _, suffix = text.rpartition(":")
+    kinds = {v: k for k, v in _FULL_TEXT_SUFFIX.items()}
+    return (collection, kinds[suffix]) if suffix in kinds else None
 
 
 # --- the collection contract -------------------------------------------------------------------
@@ -216,7 +238,7 @@ class Truncation:
         return cls(int(data.get("documents") or 0), truncated, float(data.get("mean_cut_share") or 0.0) * truncated)
 
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DOC_ID_MAX = 1024  # bytes of a corpus's own id kept in the collection's ``doc_id`` field
 
 
@@ -232,7 +254,9 @@ class CollectionMeta:
     collection's ``doc_id`` field (the corpus's own id as written, so hits show a
     dataset's string ids; collections without it read their int64 ids as before) and
     adds ``truncation`` (how many documents the model read only in part; absent: not
-    measured).
+    measured); 4 adds ``full_text`` (the collection has a full-text side: its text field
+    analysed, a BM25 function into the ``sparse`` field and that field's index; absent in
+    older metadata: it has none).
     """
 
     model: ModelRecord
@@ -243,6 +267,7 @@ class CollectionMeta:
     harness_version: str = ""
     prefix: str | None = None
     truncation: Truncation | None = None
+    full_text: bool = False
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict:
@@ -255,6 +280,7 @@ class CollectionMeta:
             "complete": self.complete,
             "updated": self.updated,
             "prefix": self.prefix,
+            "full_text": self.full_text,
         }
         if self.truncation is not None:
             data["truncation"] = self.truncation.to_dict()
@@ -280,6 +306,7 @@ class CollectionMeta:
             harness_version=str(data.get("harness_version") or ""),
             prefix=data.get("prefix"),
             truncation=Truncation.from_dict(data.get("truncation")),
+            full_text=bool(data.get("full_text", False)),
             schema_version=SCHEMA_VERSION,
         )
 
@@ -302,6 +329,7 @@ class CollectionMeta:
             "index": self.index.to_dict(),
             "harness_version": self.harness_version,
             "complete": self.complete,
+            "full_text": self.full_text,
         }
         if self.truncation is not None:
             summary["truncation"] = self.truncation.to_dict()

@@ -48,10 +48,12 @@ def index_type(name: str) -> IndexType:
 class IndexPlan:
     """The index a collection is to be built with, as the user asked: its type and, for IVF
     types, nlist (None: chosen from the rows when the collection is built, see
-    :func:`harness.store.base.default_nlist`)."""
+    :func:`harness.store.base.default_nlist`); ``full_text``: also a full-text side (the
+    text field analysed, a BM25 function into a sparse field with its own index)."""
 
     type: str = DEFAULT_INDEX
     nlist: int | None = None
+    full_text: bool = False
 
     def __post_init__(self) -> None:
         known = index_type(self.type)
@@ -60,6 +62,46 @@ class IndexPlan:
             raise HarnessError("--nlist must be at least 1")
         if self.nlist is not None and not known.lists:
             raise HarnessError(f"--nlist applies to IVF index types, not {known.name}")
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How a hybrid search fuses the dense and the full-text hits: reciprocal rank fusion
+    with ``k`` (Milvus's RRFRanker), or a weighted sum of the two scores (WeightedRanker)
+    when ``weights`` (dense, full text) are given."""
+
+    k: int = 60
+    weights: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise HarnessError("--rrf-k must be at least 1")
+        if self.weights is not None:
+            if len(self.weights) != 2 or any(not 0 <= w <= 1 for w in self.weights):
+                raise HarnessError("--hybrid-weights takes two weights between 0 and 1, dense first: 0.7,0.3")
+            object.__setattr__(self, "weights", (float(self.weights[0]), float(self.weights[1])))
+
+    @classmethod
+    def parse(cls, k: int | None = None, weights: str | None = None) -> "Fusion":
+        """From the options: ``--rrf-k`` and ``--hybrid-weights 0.7,0.3``."""
+        if not weights:
+            return cls(60 if k is None else int(k))
+        try:
+            values = tuple(float(w) for w in str(weights).split(","))
+        except ValueError:
+            raise HarnessError(f"--hybrid-weights takes two numbers, dense first (0.7,0.3), not {weights!r}") from None
+        if len(values) != 2:
+            raise HarnessError(f"--hybrid-weights takes two numbers, dense first (0.7,0.3), not {weights!r}")
+        return cls(60 if k is None else int(k), (values[0], values[1]))
+
+    def describe(self) -> str:
+        """``RRF k=60``, ``weighted 0.7/0.3``."""
+        if self.weights is None:
+            return f"RRF k={self.k}"
+        return f"weighted {self.weights[0]:g}/{self.weights[1]:g}"
+
+    def short(self) -> str:
+        return "RRF" if self.weights is None else f"weighted {self.weights[0]:g}/{self.weights[1]:g}"
 
 
 def _param_value(value: Any) -> Any:

@@ -3,6 +3,7 @@
 that every measure reads the same runs and each collection is scanned once per exact search."""
 
 from harness.retrieval.book import RunBook
+from harness.retrieval.fulltext import HybridRetriever, MilvusBM25Retriever
 from harness.retrieval.queries import Queries
 from harness.retrieval.retrievers import BaselineRetriever, CollectionRetriever, Retriever
 from harness.retrieval.run import EXACT, HIT_COLUMNS, INDEX, Run, RunKey, hit_rows
@@ -13,6 +14,8 @@ __all__ = [
     "INDEX",
     "BaselineRetriever",
     "CollectionRetriever",
+    "HybridRetriever",
+    "MilvusBM25Retriever",
     "Queries",
     "Retriever",
     "Run",

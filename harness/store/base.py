@@ -17,7 +17,7 @@ from typing import Iterator, NamedTuple, Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from harness.errors import HarnessError
-from harness.records import INDEX_TYPES, CollectionMeta, ExternalCollection, Hit, IndexSpec, index_type
+from harness.records import INDEX_TYPES, CollectionMeta, ExternalCollection, Fusion, Hit, IndexSpec, index_type
 
 COLLECTION_PREFIX = "harness_"
 # Characters of a line a collection stores: the text field holds 65,535 bytes and a character
@@ -123,6 +123,25 @@ class VectorStore(Protocol):
     def search(
         self, name: str, vectors: np.ndarray, top_k: int, nprobe: int | None = None, ef: int | None = None
     ) -> list[list[Hit]]: ...
+    def has_full_text(self, name: str) -> bool: ...
+    def search_text(self, name: str, texts: Sequence[str], top_k: int) -> list[list[Hit]]:
+        """Milvus's own BM25 search over the collection's full-text side (smaller distance nearer)."""
+        ...
+
+    def hybrid_search(
+        self,
+        name: str,
+        vectors: np.ndarray,
+        texts: Sequence[str],
+        top_k: int,
+        fusion: Fusion,
+        nprobe: int | None = None,
+        ef: int | None = None,
+        depth: int | None = None,
+    ) -> list[list[Hit]]:
+        """The dense and the full-text search fused by the store (smaller distance nearer)."""
+        ...
+
     def rows(
         self, name: str, ids: Sequence[int] | None = None, vectors: bool = True, batch_size: int = 4096
     ) -> Iterator[RowBatch]:

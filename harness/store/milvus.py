@@ -26,7 +26,16 @@ from harness.store.connection import (
     release_lite,
 )
 from harness.store.external import check_fields
-from harness.store.milvus_base import DOC_ID_FIELD, GROUP_MAX, META_KEY, TEXT_MAX, VECTOR_FIELD
+from harness.store.milvus_base import (
+    BM25_FUNCTION,
+    DOC_ID_FIELD,
+    FULL_TEXT_NEEDS,
+    GROUP_MAX,
+    META_KEY,
+    SPARSE_FIELD,
+    TEXT_MAX,
+    VECTOR_FIELD,
+)
 from harness.store.milvus_index import MilvusIndex
 from harness.store.milvus_rows import MilvusRows
 
@@ -43,6 +52,7 @@ class MilvusStore(MilvusIndex, MilvusRows):
         self._rows: dict[str, int] = {}  # row counts read for sizing search batches
         self._doc_ids: dict[str, bool] = {}  # collection -> it has the doc_id field
         self._loaded: set[str] = set()
+        self._full_text: dict[str, bool] = {}  # collection -> it has a full-text side
 
     @property
     def segment_rows(self) -> int | None:
@@ -118,24 +128,69 @@ class MilvusStore(MilvusIndex, MilvusRows):
         return meta
 
     def create_collection(self, name: str, dimension: int, meta: CollectionMeta) -> None:
-        from pymilvus import DataType, MilvusClient
+        """With ``meta.full_text``, also the full-text side: the text field analysed and a BM25
+        function into the sparse field. A server without full-text search (Milvus 2.3, 2.4)
+        refuses it in one line, and no collection is left."""
+        from pymilvus import DataType, Function, FunctionType, MilvusClient
 
         self._writable(name)
 
         schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field("id", DataType.INT64, is_primary=True)
-        schema.add_field("text", DataType.VARCHAR, max_length=TEXT_MAX)
+        text_options = {"enable_analyzer": True} if meta.full_text else {}
+        schema.add_field("text", DataType.VARCHAR, max_length=TEXT_MAX, **text_options)
         schema.add_field("group", DataType.VARCHAR, max_length=GROUP_MAX)
         schema.add_field(DOC_ID_FIELD, DataType.VARCHAR, max_length=DOC_ID_MAX)
         schema.add_field(VECTOR_FIELD, DataType.FLOAT_VECTOR, dim=int(dimension))
+        if meta.full_text:
+            schema.add_field(SPARSE_FIELD, DataType.SPARSE_FLOAT_VECTOR)
+            schema.add_function(
+                Function(
+                    name=BM25_FUNCTION,
+                    function_type=FunctionType.BM25,
+                    input_field_names=["text"],
+                    output_field_names=[SPARSE_FIELD],
+                )
+            )
         self._doc_ids.pop(name, None)
-        with self._errors(f"create collection {name}"):
-            self.client.create_collection(name, schema=schema, properties={META_KEY: meta.to_json()})
+        self._full_text.pop(name, None)
+        if not meta.full_text:
+            with self._errors(f"create collection {name}"):
+                self.client.create_collection(name, schema=schema, properties={META_KEY: meta.to_json()})
+            return
+        try:
+            with self._errors(f"create collection {name}"):
+                self.client.create_collection(name, schema=schema, properties={META_KEY: meta.to_json()})
+            refused = not self._has_bm25_function(name)
+        except StoreError as exc:
+            refused, reason = True, str(exc)
+        else:
+            reason = "the server kept no BM25 function"
+        if refused:
+            self._drop_quietly(name)
+            raise StoreError(f"{FULL_TEXT_NEEDS}: leave out --full-text ({reason})")
+
+    def _has_bm25_function(self, name: str) -> bool:
+        """A server too old for full-text search may keep the schema without its function."""
+        with self._errors(f"describe collection {name}"):
+            described = self.client.describe_collection(name)
+        functions = described.get("functions") or []
+        fields = {f["name"] for f in described.get("fields") or []}
+        return SPARSE_FIELD in fields and any(f.get("name") == BM25_FUNCTION for f in functions)
+
+    def _drop_quietly(self, name: str) -> None:
+        try:
+            if self.client.has_collection(name):
+                self.client.drop_collection(name)
+        except Exception:
+            pass
+        self._full_text.pop(name, None)
 
     def drop_collection(self, name: str) -> None:
         self._loaded.discard(name)
         self._writable(name)
         self._doc_ids.pop(name, None)
+        self._full_text.pop(name, None)
         with self._errors(f"drop collection {name}"):
             self.client.drop_collection(name)
 

@@ -15,6 +15,9 @@ META_KEY = "harness.meta"
 HARNESS_FIELDS = FieldNames()
 VECTOR_FIELD = HARNESS_FIELDS.vector
 DOC_ID_FIELD = "doc_id"  # the corpus's own id as written (schema 3); older collections lack it
+SPARSE_FIELD = "sparse"  # the BM25 function's output, where a collection has a full-text side (schema 4)
+BM25_FUNCTION = "text_bm25"
+FULL_TEXT_NEEDS = "full-text search needs Milvus 2.5 or later (or Milvus Lite)"
 TEXT_MAX = 65535
 GROUP_MAX = 1024
 
@@ -30,6 +33,7 @@ class MilvusBase:
     _rows: dict[str, int]  # row counts read for sizing search batches
     _doc_ids: dict[str, bool]  # collection -> it has the doc_id field
     _loaded: set[str]  # collections this connection saw loaded (searched without asking again)
+    _full_text: dict[str, bool]  # collection -> it has the sparse field of a full-text side
 
     @property
     def is_lite(self) -> bool:
@@ -61,6 +65,16 @@ class MilvusBase:
                 fields = self.client.describe_collection(name)["fields"]
             self._doc_ids[name] = any(f["name"] == DOC_ID_FIELD for f in fields)
         return self._doc_ids[name]
+
+    def has_full_text(self, name: str) -> bool:
+        """Whether the collection has a full-text side (a BM25 function into the sparse field)."""
+        if name in self.external:
+            return False
+        if name not in self._full_text:
+            with self._errors(f"describe collection {name}"):
+                fields = self.client.describe_collection(name)["fields"]
+            self._full_text[name] = any(f["name"] == SPARSE_FIELD for f in fields)
+        return self._full_text[name]
 
     def row_count(self, name: str) -> int:
         raise NotImplementedError

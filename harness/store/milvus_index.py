@@ -10,7 +10,7 @@ import time
 from harness.errors import StoreError
 from harness.records import IndexSpec
 from harness.store.connection import faiss_clustering_quiet
-from harness.store.milvus_base import VECTOR_FIELD, MilvusBase
+from harness.store.milvus_base import SPARSE_FIELD, VECTOR_FIELD, MilvusBase
 
 # What a server says when the index changed between two calls: another client dropped,
 # made or loaded it, or pymilvus retried a create_index whose first attempt went through
@@ -33,6 +33,10 @@ class MilvusIndex(MilvusBase):
             if not indexes:
                 return None
             return self.client.describe_index(name, indexes[0])
+
+    def _has_sparse_index(self, name: str) -> bool:
+        with self._errors(f"describe index of {name}"):
+            return bool(self.client.list_indexes(name, field_name=SPARSE_FIELD))
 
     def has_index(self, name: str) -> bool:
         return self._index_info(name) is not None
@@ -73,7 +77,8 @@ class MilvusIndex(MilvusBase):
         from pymilvus import MilvusClient
 
         current = self.index_spec(name)
-        if _same_index(current, spec):
+        sparse_missing = self.has_full_text(name) and not self._has_sparse_index(name)
+        if _same_index(current, spec) and not sparse_missing:
             self._wait_for_index(name)
             self.ensure_loaded(name)
             return
@@ -81,10 +86,17 @@ class MilvusIndex(MilvusBase):
             if current is not None:
                 self._loaded.discard(name)
                 self.client.release_collection(name)
+            params = MilvusClient.prepare_index_params()
+            if not _same_index(current, spec):
                 for index_name in self.client.list_indexes(name, field_name=VECTOR_FIELD):
                     self.client.drop_index(name, index_name)
-            params = MilvusClient.prepare_index_params()
-            params.add_index(VECTOR_FIELD, index_type=spec.type, metric_type=spec.metric, params=spec.index_params())
+                params.add_index(
+                    VECTOR_FIELD, index_type=spec.type, metric_type=spec.metric, params=spec.index_params()
+                )
+            if sparse_missing:
+                # Every vector field is indexed before a load: the full-text side's index is
+                # built with the dense one, and kept when only the dense one changes.
+                params.add_index(SPARSE_FIELD, index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
             self.client.create_index(name, params)
         self._wait_for_index(name)
         with self._errors(f"load {name}"):
@@ -93,12 +105,16 @@ class MilvusIndex(MilvusBase):
     def _wait_for_index(self, name: str, timeout: float = 3600.0) -> None:
         """A server builds indexes asynchronously: load only once every row is indexed."""
         deadline = time.monotonic() + timeout
+        fields = [None, SPARSE_FIELD] if self.has_full_text(name) else [None]
         while True:
-            info = self._index_info(name) or {}
-            state = str(info.get("state", "Finished"))
-            if state.endswith("Failed"):
-                raise StoreError(f"index build on {name} failed: {info.get('index_state_fail_reason', state)}")
-            if state.endswith("Finished") and not int(info.get("pending_index_rows") or 0):
+            done = True
+            for field in fields:  # the vector index, and the full-text side's where there is one
+                info = self._index_info(name, field) or {}
+                state = str(info.get("state", "Finished"))
+                if state.endswith("Failed"):
+                    raise StoreError(f"index build on {name} failed: {info.get('index_state_fail_reason', state)}")
+                done = done and state.endswith("Finished") and not int(info.get("pending_index_rows") or 0)
+            if done:
                 return
             if time.monotonic() > deadline:
                 raise StoreError(f"index build on {name} did not finish within {timeout:.0f} s")

@@ -8,9 +8,16 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from harness.errors import StoreError
-from harness.records import FieldNames, Hit, SearchParams
+from harness.records import FieldNames, Fusion, Hit, SearchParams
 from harness.store.base import TEXT_CHARS, RowBatch
-from harness.store.milvus_base import DOC_ID_FIELD, GROUP_MAX, VECTOR_FIELD, MilvusBase
+from harness.store.milvus_base import (
+    DOC_ID_FIELD,
+    FULL_TEXT_NEEDS,
+    GROUP_MAX,
+    SPARSE_FIELD,
+    VECTOR_FIELD,
+    MilvusBase,
+)
 
 INSERT_BYTES = 16 << 20  # well under gRPC's 64 MiB message limit
 # Milvus Lite's FLAT search materialises queries x rows x dimensions (as float64): 300 queries
@@ -127,6 +134,85 @@ class MilvusRows(MilvusBase):
                 for hits in results
             )
         return out
+
+    def require_full_text(self, name: str) -> None:
+        """One line when the collection has no full-text side, and what to do."""
+        if not self.has_full_text(name):
+            raise StoreError(
+                f"collection {name} has no full-text side: rebuild it with --full-text "
+                f"(with --recreate; {FULL_TEXT_NEEDS})"
+            )
+
+    def search_text(self, name: str, texts: Sequence[str], top_k: int) -> list[list[Hit]]:
+        """Milvus's own BM25 search of the raw texts over the collection's full-text side.
+        Distances follow the harness's convention, smaller is nearer: minus the BM25 score
+        (Lite reports the score negated already, a server as it is)."""
+        self.require_full_text(name)
+        out: list[list[Hit]] = []
+        for start in range(0, len(texts), SERVER_SEARCH_BATCH):
+            with self._errors(f"full-text search {name}"):
+                results = self.client.search(
+                    name,
+                    data=[str(t) for t in texts[start : start + SERVER_SEARCH_BATCH]],
+                    limit=int(top_k),
+                    output_fields=self._hit_fields(name),
+                    search_params={"metric_type": "BM25", "params": {}},
+                    anns_field=SPARSE_FIELD,
+                )
+            out.extend([self._hit(name, h, -abs(float(h["distance"]))) for h in hits] for hits in results)
+        return out
+
+    def hybrid_search(
+        self,
+        name: str,
+        vectors: np.ndarray,
+        texts: Sequence[str],
+        top_k: int,
+        fusion: Fusion,
+        nprobe: int | None = None,
+        ef: int | None = None,
+        depth: int | None = None,
+    ) -> list[list[Hit]]:
+        """The dense search of ``vectors`` and the BM25 search of ``texts`` fused by Milvus
+        (RRFRanker(k), or WeightedRanker(dense, full text)); each side searches ``depth``
+        (default ``top_k``) deep. Distances are minus the fused score: smaller is nearer."""
+        from pymilvus import AnnSearchRequest, RRFRanker, WeightedRanker
+
+        self.require_full_text(name)
+        params = SearchParams(top_k, nprobe, "L2", ef=max(ef, top_k) if ef else None)
+        deep = int(max(depth or top_k, top_k))
+        ranker = RRFRanker(fusion.k) if fusion.weights is None else WeightedRanker(*fusion.weights)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        step = self._search_batch(name, vectors.shape[1] if vectors.ndim == 2 else 1)
+        out: list[list[Hit]] = []
+        for start in range(0, len(vectors), step):
+            requests = [
+                AnnSearchRequest(list(vectors[start : start + step]), VECTOR_FIELD, params.search_params(), deep),
+                AnnSearchRequest(
+                    [str(t) for t in texts[start : start + step]], SPARSE_FIELD, {"metric_type": "BM25"}, deep
+                ),
+            ]
+            with self._errors(f"hybrid search {name}"):
+                results = self.client.hybrid_search(
+                    name, requests, ranker, limit=int(top_k), output_fields=self._hit_fields(name)
+                )
+            out.extend([self._hit(name, h, -float(h["distance"])) for h in hits] for hits in results)
+        return out
+
+    def _hit_fields(self, name: str) -> list[str]:
+        return [*_readable(self.fields(name), vector=False)[1:], *([DOC_ID_FIELD] if self.has_doc_ids(name) else [])]
+
+    def _hit(self, name: str, found: dict, distance: float) -> Hit:
+        fields = self.fields(name)
+        entity = found.get("entity") or {}
+        key = found["id"] if "id" in found else found[fields.id]
+        return Hit(
+            int(key),
+            distance,
+            entity.get(fields.text, ""),
+            entity.get(fields.group, "") if fields.group else "",
+            str(entity.get(DOC_ID_FIELD) or key),
+        )
 
     def _search_batch(self, name: str, dimension: int) -> int:
         """Queries per search call: on Lite, as many as keep its search near LITE_SEARCH_BYTES."""

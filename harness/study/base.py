@@ -20,7 +20,7 @@ import pandas as pd
 
 from harness.errors import HarnessError
 from harness.models import Embedder
-from harness.records import Hit, Probe, SearchParams
+from harness.records import Fusion, Hit, Probe, SearchParams
 from harness.retrieval import EXACT, INDEX, Queries, Retriever, RunBook
 
 # The report's sections, in the order it shows them.
@@ -103,6 +103,7 @@ class StudyPlan:
     search_repeats: int = 3  # timed one-probe searches per probe (latency)
     metrics_url: str | None = None  # a server's Prometheus endpoint, for server-side latency
     measures: Sequence[str] | None = None  # the measures to run, or "a,b" (None: all)
+    fusion: Fusion = field(default_factory=Fusion)  # how the hybrid retriever fuses (--rrf-k, --hybrid-weights)
 
     def __post_init__(self) -> None:
         from harness.baselines import parse_baselines
@@ -145,6 +146,7 @@ class StudyPlan:
             "baselines": list(self.baselines or ()),
             "similarity_sample": self.similarity_sample,
             "search_repeats": self.search_repeats,
+            "fusion": self.fusion.describe(),
         }
 
 

@@ -21,6 +21,7 @@ from harness.store import VectorStore, connect, distinct_names, incomplete_note,
 from harness.store.external import attach_sidecars, collections_to_use
 from harness.study.base import Frames, Measure, StudyInputs, StudyPlan, StudySettings
 from harness.study.context import BaselineContext, CollectionContext, Context, EmbedderLoader, ModelContext
+from harness.study.fulltext import full_text_contexts
 from harness.study.measures import MEASURES, select_measures, tables
 from harness.study.result import Study
 
@@ -262,7 +263,11 @@ def _collection_setup(
         for measure in wanted:
             if not measure.combined:
                 measure.check(collection, inputs)
-    contexts: list[Context] = [*collection_contexts, *_baselines(store, collection_contexts, settings, notes, book)]
+    contexts: list[Context] = [
+        *collection_contexts,
+        *full_text_contexts(store, collection_contexts, notes, book),
+        *_baselines(store, collection_contexts, settings, notes, book),
+    ]
     return _Setup(
         contexts,
         collection_contexts,
@@ -369,7 +374,7 @@ def run_study(
             "parameters": settings.to_dict(),
             "measures": [m.name for m in setup.measures],
             "search": {ctx.name: ctx.setting for ctx in contexts},
-            "baselines": {c.name: DEFINITIONS[c.kind] for c in contexts if c.baseline},
+            "baselines": {c.name: DEFINITIONS[c.kind] for c in contexts if c.baseline and c.kind in DEFINITIONS},
             "definitions": {
                 **{m.name: m.definition for m in setup.measures if m.definition},
                 "uncertainty": uncertainty_definition(settings.seed),

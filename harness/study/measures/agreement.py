@@ -8,6 +8,7 @@ import pandas as pd
 
 from harness.metrics.agreement import agreement
 from harness.metrics.uncertainty import index_and_exact
+from harness.records import FULL_TEXT_KINDS
 from harness.study.base import Column, Frames, Measure, Plot, StudyInputs, Table
 from harness.study.context import Context
 
@@ -40,7 +41,7 @@ class Agreement(Measure):
         "search over the same stored vectors; index_loss = exact - value"
     )
     per_pair = True
-    on_baselines = frozenset({"bm25", "hashing"})
+    on_baselines = frozenset({"bm25", "hashing", *FULL_TEXT_KINDS})
 
     def wanted(self, inputs: StudyInputs) -> bool:
         return bool(inputs.probes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from harness.records import FULL_TEXT_KINDS
 from harness.retrieval import HIT_COLUMNS, hit_rows
 from harness.study.base import Frames, Measure, StudyInputs, Table
 from harness.study.context import Context
@@ -14,7 +15,7 @@ class Hits(Measure):
     name = "hits"
     tables = (Table("hits", "Hits per probe"),)
     definition = "each probe's top k with the configured index search (a baseline's own search), nearest first"
-    on_baselines = frozenset({"bm25", "hashing"})
+    on_baselines = frozenset({"bm25", "hashing", *FULL_TEXT_KINDS})
 
     def wanted(self, inputs: StudyInputs) -> bool:
         return bool(inputs.probes)

@@ -14,6 +14,7 @@ from harness.study.measures.coherence import Coherence
 from harness.study.measures.comparison import Comparison, Unanswered
 from harness.study.measures.cost import Cost
 from harness.study.measures.fidelity import Fidelity
+from harness.study.measures.fusion import FusionSweep
 from harness.study.measures.hits import Hits
 from harness.study.measures.latency import Latency
 from harness.study.measures.pairs import Contrast, Graded
@@ -26,6 +27,7 @@ MEASURES: tuple[Measure, ...] = (
     Contrast(),
     Graded(),
     Retrieval(),
+    FusionSweep(),
     Coherence(),
     Agreement(),
     Hits(),

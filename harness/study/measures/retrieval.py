@@ -8,6 +8,7 @@ import pandas as pd
 from harness.inputs import check_qrels_ids
 from harness.metrics.retrieval import ndcg_at_k, recall_at_k, reciprocal_rank
 from harness.metrics.uncertainty import index_and_exact
+from harness.records import FULL_TEXT_KINDS
 from harness.study.base import Column, Frames, Measure, Plot, StudyInputs, Table
 from harness.study.context import CollectionContext, Context
 
@@ -49,7 +50,7 @@ class Retrieval(Measure):
         "value = the configured index search, exact = exact L2 search over the same stored vectors, "
         "index_loss = exact - value"
     )
-    on_baselines = frozenset({"bm25", "hashing"})
+    on_baselines = frozenset({"bm25", "hashing", *FULL_TEXT_KINDS})
 
     def wanted(self, inputs: StudyInputs) -> bool:
         return inputs.qrels is not None
