@@ -8,6 +8,8 @@ two corpus sizes, and its time against bench/raw_job.py on the same job.
     python bench/beir_job.py rss DIR -m all-MiniLM-L6-v2 -m minilm-sre [--index FLAT]
     python bench/beir_job.py ratio DIR -m all-MiniLM-L6-v2 -m minilm-sre [--repeats 1]
     python bench/beir_job.py rss DIR --static 2     # two random static models: cost at any size, fast
+    python bench/beir_job.py flat DIR                # 300 queries on a FLAT Lite collection: pymilvus vs harness
+    python bench/beir_job.py encode DIR              # 512 long documents: batches of 64 vs the harness's
 
 The corpus is one document a line (a .txt corpus, ids from the text, as raw_job.py reads it).
 """
@@ -145,9 +147,85 @@ def ratio(folder: Path, models: list[str], work: Path, repeats: int) -> dict:
     return found
 
 
+FLAT_CHILD = """
+import resource, sys, time
+import numpy as np
+from harness.records import CollectionMeta, IndexSpec, ModelRecord
+from harness.store import connect
+store = connect(sys.argv[1])
+if not store.has_collection("m"):
+    store.create_collection("m", 384, CollectionMeta(ModelRecord("x")))
+    vectors = np.random.default_rng(0).standard_normal((5183, 384)).astype(np.float32)
+    store.insert("m", list(range(5183)), ["t"] * 5183, ["g"] * 5183, vectors)
+    store.build_index("m", IndexSpec("FLAT", "L2", None))
+store.ensure_loaded("m")
+queries = np.random.default_rng(1).standard_normal((300, 384)).astype(np.float32)
+started = time.perf_counter()
+if sys.argv[2] == "pymilvus":
+    store.client.search("m", data=list(queries), limit=10, search_params={"metric_type": "L2", "params": {}},
+                        output_fields=["text"])
+else:
+    store.search("m", queries, 10)
+print(sys.argv[2], round(time.perf_counter() - started, 2), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+store.close()
+"""
+
+ENCODE_CHILD = """
+import resource, sys, time
+from harness.models import load_model, resolve_model
+texts = open(sys.argv[1]).read().splitlines()[:512]
+model = load_model(resolve_model("all-MiniLM-L6-v2"))
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+started = time.perf_counter()
+if sys.argv[2] == "raw":
+    model.model.encode_document(texts, batch_size=64, convert_to_numpy=True)
+else:
+    model.encode(texts, 64)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+print(sys.argv[2], base, peak, round(time.perf_counter() - started, 1))
+"""
+
+
+def flat(work: Path) -> None:
+    """Peak RSS and time of 300 queries at once against 5,183 FLAT rows of 384-d on Lite."""
+    work.mkdir(parents=True, exist_ok=True)
+    for side in ("harness", "pymilvus"):
+        out = subprocess.run(
+            [sys.executable, "-c", FLAT_CHILD, str(work / "flat.db"), side],
+            capture_output=True,
+            text=True,
+            env=_env(work),
+            check=True,
+        ).stdout.split()
+        print(json.dumps({"job": "flat", "side": out[0], "seconds": float(out[1]), "peak_rss_mb": int(out[2])}))
+
+
+def encode(folder: Path, work: Path) -> None:
+    """Memory and time of encoding 512 long documents: one batch size (64) against the harness's."""
+    for side in ("harness", "raw"):
+        out = subprocess.run(
+            [sys.executable, "-c", ENCODE_CHILD, str(folder / "corpus.txt"), side],
+            capture_output=True,
+            text=True,
+            env=_env(work),
+            check=True,
+        ).stdout.split()
+        print(
+            json.dumps(
+                {
+                    "job": "encode",
+                    "side": out[0],
+                    "load_rss_mb": int(out[1]),
+                    "peak_rss_mb": int(out[2]),
+                    "seconds": float(out[3]),
+                }
+            )
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("make", "rss", "ratio"))
+    parser.add_argument("what", choices=("make", "rss", "ratio", "flat", "encode"))
     parser.add_argument("folder", type=Path)
     parser.add_argument("--docs", type=int, default=5000)
     parser.add_argument("--queries", type=int, default=300)
@@ -167,6 +245,10 @@ def main() -> None:
         make(args.folder, args.docs, args.queries)
     elif args.what == "rss":
         rss(args.folder, args.model, args.index, work)
+    elif args.what == "flat":
+        flat(work)
+    elif args.what == "encode":
+        encode(args.folder, work)
     else:
         ratio(args.folder, args.model, work, args.repeats)
 
