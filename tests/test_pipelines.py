@@ -184,6 +184,8 @@ def test_every_measure_on_the_fakes(study_store):
     study = run_study(store, None, _inputs(), StudySettings(top_k=5, repeats=1, fidelity_sample=20), load)
     assert not study.warnings or all("failed" not in w for w in study.warnings)
     for measure in MEASURES:
+        if measure.name == "fusion":
+            continue  # it needs a collection's full-text side, which the fake store has not: tests/test_full_text.py
         for table in measure.tables:
             assert not study.tables[table.name].empty, table.name
     # exact search in the fake store: the "index" finds what exact search finds
