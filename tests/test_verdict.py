@@ -323,3 +323,23 @@ def test_kendall_tau_over_fewer_probes_says_how_many_and_over_one_has_no_interva
                          "exact_ci_low": value - 0.1, "exact_ci_high": value + 0.1, "index_loss": 0.0})  # fmt: skip
     cells = view("agreement", pd.DataFrame(rows), Names()).frame["Kendall τ, exact search [95% CI]"].tolist()
     assert cells == ["0.500 [0.400, 0.600] (8 of 15)", "0.500 (1 of 15)"]
+
+
+def test_a_model_that_read_more_than_a_tenth_of_the_documents_in_part_is_warned_first():
+    collections = {
+        "harness_a": {
+            "model": {"alias": "a", "max_seq_length": 256},
+            "truncation": {"documents": 100, "truncated": 40, "truncated_share": 0.4, "mean_cut_share": 0.25},
+        },
+        "harness_b": {
+            "model": {"alias": "b", "max_seq_length": 512},
+            "truncation": {"documents": 100, "truncated": 5, "truncated_share": 0.05, "mean_cut_share": 0.1},
+        },
+    }
+    verdict = build_verdict(Study(manifest={"collections": collections}))
+    first = verdict.findings[0]
+    assert first.topic == "truncation" and first.text.startswith(
+        "Warning: a read 40 of 100 documents (40%) only in part"
+    )
+    assert "256 tokens" in first.text and "25% of their tokens were cut" in first.text
+    assert [f for f in verdict.findings if f.topic == "truncation"] == [first]  # b cut under a tenth: no warning

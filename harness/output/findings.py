@@ -9,6 +9,7 @@ from harness.metrics.spaces import SAME_TEXT_COSINE_MIN, SELF_RETRIEVAL_GOOD
 from harness.output.evidence import (
     NO_MODEL,
     RECALL_TARGET,
+    Finding,
     Quality,
     Verdict,
     best_map,
@@ -216,3 +217,27 @@ def _misses(verdict: Verdict, study: Study) -> None:
         "misses",
         f"{count}{of} judged probes are missed by every retriever: no judged-relevant line in any {top}.",
     )
+
+
+TRUNCATION_WARNING = 0.1  # a tenth of the documents read only in part: said first
+
+
+def _truncation(verdict: Verdict, study: Study, names: Names) -> None:
+    """A warning for each collection whose model read more than a tenth of the documents only
+    in part (measured at ingest by its own tokenizer): its figures judge them by their start."""
+    for name, summary in (study.manifest.get("collections") or {}).items():
+        found = (summary or {}).get("truncation") or {}
+        share = float(found.get("truncated_share") or 0.0)
+        if share <= TRUNCATION_WARNING:
+            continue
+        limit = ((summary or {}).get("model") or {}).get("max_seq_length")
+        verdict.findings.insert(
+            0,
+            Finding(
+                "truncation",
+                f"Warning: {names(name)} read {found.get('truncated')} of {found.get('documents')} documents "
+                f"({share:.0%}) only in part: they are longer than its {limit or 'maximum'} tokens, and on average "
+                f"{float(found.get('mean_cut_share') or 0.0):.0%} of their tokens were cut; its figures judge those "
+                "documents by their beginning (--max-seq-length raises the limit where the model allows).",
+            ),
+        )

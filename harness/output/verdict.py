@@ -31,7 +31,16 @@ from harness.output.evidence import (
     quality_of,
     resolve_current,
 )
-from harness.output.findings import _agreement, _alignment, _costs, _criterion, _front, _index, _misses
+from harness.output.findings import (
+    _agreement,
+    _alignment,
+    _costs,
+    _criterion,
+    _front,
+    _index,
+    _misses,
+    _truncation,
+)
 from harness.output.present import Names
 from harness.output.sentences import _change_sentence, _cost_sentence, _index_sentence, _map_sentence, _quality_sentence
 from harness.study import MEASURES, Study
@@ -88,6 +97,7 @@ def build_verdict(
     _index(verdict, study, names)
     _alignment(verdict, study, names, aligned)
     _misses(verdict, study)
+    _truncation(verdict, study, names)
     for measure in MEASURES:  # a measure's own lines, beside the built-in ones
         for line in measure.findings(study.tables, names):
             verdict.add(measure.name, line)

@@ -38,6 +38,7 @@ def _cost(frame: pd.DataFrame, names: Names) -> PeopleTable:
         "sentences_per_s",
         "corpus_encode_s",
         "peak_memory_mb",
+        "truncated_share",
     ]
     table = people_table(frame, names, columns)
     notes = []
