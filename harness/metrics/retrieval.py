@@ -78,9 +78,3 @@ def exact_knn_search(
         best_d = np.take_along_axis(best_d, order, axis=1)
         best_i = np.take_along_axis(best_i, order, axis=1)
     return best_i, best_d
-
-
-def exact_knn_ids(queries: np.ndarray, batches: Iterable[tuple[np.ndarray, np.ndarray]], k: int) -> np.ndarray:
-    """Ids of each query's k nearest rows by L2 over streamed (ids, vectors) batches (see
-    :func:`exact_knn_search`)."""
-    return exact_knn_search(queries, batches, k)[0]
